@@ -1,0 +1,98 @@
+// Package schedule holds mqcron's domain: schedules, the broker jobs that
+// wake them, the runs that the dispatcher records, and the small interfaces
+// (Store, Broker, Publisher) that the DynamoDB, ActiveMQ and IoT adapters
+// implement.
+package schedule
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// State is the lifecycle state of a schedule.
+type State string
+
+// Schedule states. A COMPLETED schedule has no fires left (a one-time
+// schedule that ran, or one whose end date passed).
+const (
+	StateEnabled   State = "ENABLED"
+	StateDisabled  State = "DISABLED"
+	StateCompleted State = "COMPLETED"
+)
+
+// Target is what a fire publishes and where.
+type Target struct {
+	// Topics are the IoT topics that receive each fire (fan-out).
+	Topics []string `json:"topics"`
+	// QoS is the MQTT quality of service, 0 or 1.
+	QoS int `json:"qos"`
+	// Retain asks the MQTT broker to keep the message for new subscribers.
+	Retain bool `json:"retain,omitempty"`
+	// Payload is any JSON value, published as its JSON text.
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// PayloadBase64 is a binary payload, published as its decoded bytes.
+	PayloadBase64 string `json:"payloadBase64,omitempty"`
+	// ContentType describes PayloadBase64 (MQTT 5 content type).
+	ContentType string `json:"contentType,omitempty"`
+	// UserProperties are MQTT 5 user properties sent with each message.
+	UserProperties map[string]string `json:"userProperties,omitempty"`
+}
+
+// RunSummary is the outcome of a schedule's latest run.
+type RunSummary struct {
+	FireAt  time.Time `json:"fireAt"`
+	Outcome Outcome   `json:"outcome"`
+}
+
+// Schedule is what a user creates: a target, a payload, an expression in a
+// time zone, and a state. DynamoDB holds it; every change that affects
+// what or when increments Version.
+type Schedule struct {
+	ID                         string     `json:"id"`
+	Owner                      string     `json:"owner"`
+	Name                       string     `json:"name"`
+	Description                string     `json:"description,omitempty"`
+	Target                     Target     `json:"target"`
+	ScheduleExpression         string     `json:"scheduleExpression"`
+	ScheduleExpressionTimezone string     `json:"scheduleExpressionTimezone"`
+	StartDate                  *time.Time `json:"startDate,omitempty"`
+	EndDate                    *time.Time `json:"endDate,omitempty"`
+	State                      State      `json:"state"`
+	Version                    int64      `json:"version"`
+	CreatedAt                  time.Time  `json:"createdAt"`
+	UpdatedAt                  time.Time  `json:"updatedAt"`
+
+	// Read-only fields, filled by the API and the dispatcher.
+	NextFires []time.Time `json:"nextFires,omitempty"`
+	LastRun   *RunSummary `json:"lastRun,omitempty"`
+	RunCount  int64       `json:"runCount"`
+}
+
+// Outcome is what the dispatcher did with one fire.
+type Outcome string
+
+// Run outcomes.
+const (
+	OutcomeDelivered    Outcome = "DELIVERED"
+	OutcomeExpired      Outcome = "EXPIRED"
+	OutcomeDeadLettered Outcome = "DEAD_LETTERED"
+)
+
+// Run is the record of one fire of a schedule, identified by FireID.
+type Run struct {
+	FireID     string    `json:"fireId"`
+	ScheduleID string    `json:"scheduleId"`
+	Version    int64     `json:"version"`
+	FireAt     time.Time `json:"fireAt"`
+	Attempt    int       `json:"attempt"`
+	Topics     int       `json:"topicCount"`
+	Outcome    Outcome   `json:"outcome"`
+	Error      string    `json:"error,omitempty"`
+	RecordedAt time.Time `json:"recordedAt"`
+}
+
+// FireID returns the identity of the fire of schedule id at instant at:
+// the schedule id and the instant in Unix milliseconds.
+func FireID(id string, at time.Time) string {
+	return id + "@" + at.UTC().Format("20060102T150405.000Z")
+}
