@@ -41,6 +41,9 @@ type JobBody struct {
 	// Trigger marks a fire requested through the API, outside the
 	// schedule's expression.
 	Trigger bool `json:"trigger,omitempty"`
+	// Topics lists the indexes of the target topics that a retry still
+	// has to publish to; empty means all of them.
+	Topics []int `json:"topics,omitempty"`
 }
 
 // Validate checks that j is a message the broker can store without

@@ -58,9 +58,11 @@ type Schedule struct {
 	StartDate                  *time.Time `json:"startDate,omitempty"`
 	EndDate                    *time.Time `json:"endDate,omitempty"`
 	State                      State      `json:"state"`
-	Version                    int64      `json:"version"`
-	CreatedAt                  time.Time  `json:"createdAt"`
-	UpdatedAt                  time.Time  `json:"updatedAt"`
+	// StateNote is the reason given with the latest pause or resume.
+	StateNote string    `json:"stateNote,omitempty"`
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 
 	// Read-only fields, filled by the API and the dispatcher.
 	NextFires []time.Time `json:"nextFires,omitempty"`
@@ -76,6 +78,9 @@ const (
 	OutcomeDelivered    Outcome = "DELIVERED"
 	OutcomeExpired      Outcome = "EXPIRED"
 	OutcomeDeadLettered Outcome = "DEAD_LETTERED"
+	// OutcomeRetrying marks a run whose failed topics were sent back to
+	// the broker for a later attempt.
+	OutcomeRetrying Outcome = "RETRYING"
 )
 
 // Run is the record of one fire of a schedule, identified by FireID.

@@ -1,0 +1,49 @@
+// Command mqcron runs mqcron locally against real servers and manages
+// schedules from the command line.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage: mqcron COMMAND [flags]
+
+Commands:
+  local     start ActiveMQ, dynalite and mosquitto, then serve the API and run the dispatcher
+  preview   print the next fires of a schedule expression, offline
+  servers   start the local servers on test ports, run a command, stop them
+
+Run 'mqcron COMMAND -h' for the flags of a command.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "local":
+		err = runLocal(ctx, args)
+	case "preview":
+		err = runPreview(args, os.Stdout)
+	case "servers":
+		err = runServers(ctx, args)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "mqcron: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mqcron %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

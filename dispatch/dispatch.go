@@ -1,0 +1,286 @@
+// Package dispatch turns the broker's wake-ups into deliveries: it checks
+// each wake-up against the stored schedule, keeps only real fires,
+// publishes each fire once to every target topic, retries what failed,
+// and removes broker jobs that no schedule needs any more.
+package dispatch
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mqcron/mqcron/metrics"
+	"github.com/mqcron/mqcron/schedule"
+	"github.com/mqcron/mqcron/scheduler"
+)
+
+// Config configures a Dispatcher.
+type Config struct {
+	Store     schedule.Store
+	Broker    schedule.Broker
+	Publisher schedule.Publisher
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
+	// Concurrency bounds the publishes in flight for one batch.
+	Concurrency int
+	// MaxAttempts bounds the publish attempts of one fire.
+	MaxAttempts int
+	// MaxEventAge is how long after its instant a fire may still be
+	// delivered; older fires are recorded as expired.
+	MaxEventAge time.Duration
+	// RetryBase and RetryMax bound the exponential backoff between
+	// attempts; each delay is drawn from [base*2^(n-1)/2, base*2^(n-1)].
+	RetryBase, RetryMax time.Duration
+	// ClaimLease is how long a claimed fire stays reserved for the
+	// dispatcher that claimed it; after that another may redo it.
+	ClaimLease time.Duration
+	Metrics    *metrics.Registry
+	Logger     *slog.Logger
+}
+
+// Defaults of Config. With a 1 s base doubling up to 5 minutes, 185
+// attempts take longer than the 24 h maximum event age, so the age is the
+// limit that usually ends the retries, as with EventBridge Scheduler.
+const (
+	DefaultConcurrency = 64
+	DefaultMaxAttempts = 185
+	DefaultMaxEventAge = 24 * time.Hour
+	DefaultRetryBase   = time.Second
+	DefaultRetryMax    = 5 * time.Minute
+	DefaultClaimLease  = 2 * time.Minute
+)
+
+// Metric names.
+const (
+	MetricDelivered      = "delivered"
+	MetricDroppedDeleted = "dropped_deleted"
+	MetricDroppedVersion = "dropped_old_version"
+	MetricDroppedState   = "dropped_not_enabled"
+	MetricDroppedNotDue  = "dropped_not_due"
+	MetricDuplicate      = "duplicate"
+	MetricExpired        = "expired"
+	MetricRetried        = "retried"
+	MetricDeadLettered   = "dead_lettered"
+	MetricUndecodable    = "undecodable"
+	MetricJobsRemoved    = "jobs_removed"
+	MetricCompleted      = "completed"
+	MetricPublishLatency = "publish_latency"
+	MetricFireDelay      = "fire_to_publish_delay"
+)
+
+// Dispatcher handles batches of wake-ups.
+type Dispatcher struct {
+	c Config
+}
+
+// New returns a Dispatcher for c, with defaults filled in.
+func New(c Config) *Dispatcher {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = DefaultConcurrency
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxEventAge <= 0 {
+		c.MaxEventAge = DefaultMaxEventAge
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = DefaultRetryBase
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = DefaultRetryMax
+	}
+	if c.ClaimLease <= 0 {
+		c.ClaimLease = DefaultClaimLease
+	}
+	if c.Metrics == nil {
+		c.Metrics = &metrics.Registry{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return &Dispatcher{c: c}
+}
+
+// Metrics returns the dispatcher's metric registry.
+func (d *Dispatcher) Metrics() *metrics.Registry { return d.c.Metrics }
+
+// wakeup is one decoded message of a batch.
+type wakeup struct {
+	body  *schedule.JobBody
+	jobID string
+	wake  time.Time
+}
+
+// Handle processes one batch. It returns an error only when the whole
+// batch must be delivered again, which happens when the schedules cannot
+// be read; per-fire failures are retried or recorded instead, so that
+// fires already published are not published twice.
+func (d *Dispatcher) Handle(ctx context.Context, ev events.ActiveMQEvent) error {
+	wakeups := make([]wakeup, 0, len(ev.Messages))
+	ids := make([]string, 0, len(ev.Messages))
+	for _, m := range ev.Messages {
+		w, err := decode(m)
+		if err != nil {
+			// A message that cannot be decoded names no schedule to record
+			// a run for; it is logged and acknowledged so that it cannot
+			// block the queue.
+			d.c.Metrics.Add(MetricUndecodable, 1)
+			d.c.Metrics.Add(MetricDeadLettered, 1)
+			d.c.Logger.Error("dead-letter undecodable message", "messageId", m.MessageID,
+				"scheduledJobId", m.Properties["scheduledJobId"], "error", err)
+			d.removeJob(ctx, m.Properties["scheduledJobId"], "undecodable")
+			continue
+		}
+		wakeups = append(wakeups, w)
+		ids = append(ids, w.body.ScheduleID)
+	}
+	if len(wakeups) == 0 {
+		return nil
+	}
+	schedules, err := d.c.Store.GetSchedules(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read %d schedules: %w", len(ids), err)
+	}
+
+	sem := make(chan struct{}, d.c.Concurrency)
+	var wg sync.WaitGroup
+	for _, w := range wakeups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.process(ctx, w, schedules[w.body.ScheduleID], sem)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+// decode reads the job body, job id and wake-up instant of m.
+func decode(m events.ActiveMQMessage) (wakeup, error) {
+	data, err := base64.StdEncoding.DecodeString(m.Data)
+	if err != nil {
+		return wakeup{}, fmt.Errorf("decode base64 data: %w", err)
+	}
+	body, err := schedule.DecodeJobBody(data)
+	if err != nil {
+		return wakeup{}, err
+	}
+	if m.Timestamp <= 0 {
+		return wakeup{}, fmt.Errorf("message has no timestamp")
+	}
+	return wakeup{body: body, jobID: m.Properties["scheduledJobId"], wake: time.UnixMilli(m.Timestamp)}, nil
+}
+
+// process handles one wake-up whose schedule is sched (nil when deleted).
+func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Schedule, sem chan struct{}) {
+	log := d.c.Logger.With("scheduleId", w.body.ScheduleID, "version", w.body.Version, "scheduledJobId", w.jobID)
+	recurring := w.body.Kind == schedule.JobRecurring
+	switch {
+	case sched == nil:
+		d.drop(ctx, log, w, MetricDroppedDeleted, recurring)
+		return
+	case sched.Version != w.body.Version:
+		d.drop(ctx, log, w, MetricDroppedVersion, recurring)
+		return
+	case sched.State != schedule.StateEnabled && !w.body.Trigger:
+		d.drop(ctx, log, w, MetricDroppedState, recurring)
+		return
+	}
+
+	spec, err := scheduler.ParseSpec(sched)
+	if err != nil {
+		log.Error("parse stored schedule", "error", err)
+		d.c.Metrics.Add(MetricDeadLettered, 1)
+		return
+	}
+	fireAt := w.wake
+	if w.body.FireAt != nil {
+		fireAt = *w.body.FireAt
+	} else {
+		at, ok := spec.Match(w.wake)
+		if !ok {
+			d.c.Metrics.Add(MetricDroppedNotDue, 1)
+			log.Debug("drop wake-up that is not a fire", "wake", w.wake)
+			if _, more := spec.Next(w.wake); !more {
+				d.complete(ctx, log, sched, w.jobID)
+			}
+			return
+		}
+		fireAt = at
+	}
+
+	attempt := max(w.body.Attempt, 1)
+	run := &schedule.Run{
+		FireID:     schedule.FireID(sched.ID, fireAt),
+		ScheduleID: sched.ID,
+		Version:    sched.Version,
+		FireAt:     fireAt,
+		Attempt:    attempt,
+		Topics:     len(sched.Target.Topics),
+	}
+	log = log.With("fireId", run.FireID, "attempt", attempt)
+	d.deliver(ctx, log, sched, w, run, sem)
+
+	if recurring && !w.body.Trigger {
+		if _, more := spec.Next(fireAt); !more {
+			d.complete(ctx, log, sched, w.jobID)
+		}
+	}
+}
+
+// drop counts a stale wake-up and removes its job when it is recurring.
+func (d *Dispatcher) drop(ctx context.Context, log *slog.Logger, w wakeup, metric string, removeJob bool) {
+	d.c.Metrics.Add(metric, 1)
+	log.Info("drop stale wake-up", "reason", metric)
+	if removeJob {
+		d.removeJob(ctx, w.jobID, metric)
+	}
+}
+
+func (d *Dispatcher) removeJob(ctx context.Context, jobID, reason string) {
+	if jobID == "" {
+		return
+	}
+	if err := d.c.Broker.RemoveJob(ctx, jobID); err != nil {
+		// The job wakes up again later and gets another removal attempt.
+		d.c.Logger.Warn("remove broker job", "scheduledJobId", jobID, "reason", reason, "error", err)
+		return
+	}
+	d.c.Metrics.Add(MetricJobsRemoved, 1)
+}
+
+// complete marks sched COMPLETED after its last fire and removes its job.
+func (d *Dispatcher) complete(ctx context.Context, log *slog.Logger, sched *schedule.Schedule, jobID string) {
+	done := *sched
+	done.State = schedule.StateCompleted
+	done.Version = sched.Version + 1
+	done.UpdatedAt = d.c.Now().UTC().Truncate(time.Millisecond)
+	if err := d.c.Store.ReplaceSchedule(ctx, &done, sched.Version); err != nil {
+		log.Warn("mark schedule completed", "error", err)
+		return
+	}
+	d.c.Metrics.Add(MetricCompleted, 1)
+	log.Info("schedule completed")
+	d.removeJob(ctx, jobID, "completed")
+}
+
+// backoff returns the delay before attempt n+1, with full jitter over the
+// upper half of the exponential step.
+func (d *Dispatcher) backoff(n int) time.Duration {
+	step := d.c.RetryMax
+	if n < 30 {
+		step = min(d.c.RetryBase<<(n-1), d.c.RetryMax)
+	}
+	half := step / 2
+	return half + rand.N(half+1)
+}
