@@ -148,6 +148,7 @@ func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, sched *schedul
 			Kind:       schedule.JobSingle,
 			ScheduleID: sched.ID,
 			Version:    sched.Version,
+			Stamp:      sched.UpdatedAt.UnixMilli(),
 			FireAt:     &fireAt,
 			Attempt:    run.Attempt + 1,
 			Trigger:    w.body.Trigger,

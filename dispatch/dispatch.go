@@ -189,7 +189,7 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 	case sched == nil:
 		d.drop(ctx, log, w, MetricDroppedDeleted, recurring)
 		return
-	case sched.Version != w.body.Version:
+	case !w.body.Matches(sched):
 		d.drop(ctx, log, w, MetricDroppedVersion, recurring)
 		return
 	case sched.State != schedule.StateEnabled && !w.body.Trigger:

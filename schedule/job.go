@@ -35,6 +35,10 @@ type JobBody struct {
 	Kind       string `json:"kind"`
 	ScheduleID string `json:"scheduleId"`
 	Version    int64  `json:"version"`
+	// Stamp is the UpdatedAt of the version in Unix milliseconds. With the
+	// version it identifies the version's content, because a version
+	// number is written again when a failed update is rolled back.
+	Stamp int64 `json:"stamp,omitempty"`
 	// FireAt and Attempt are set on JobSingle messages only.
 	FireAt  *time.Time `json:"fireAt,omitempty"`
 	Attempt int        `json:"attempt,omitempty"`
@@ -71,6 +75,11 @@ func (j *Job) EncodeBody() []byte {
 		panic(err) // JobBody holds only strings, numbers and times.
 	}
 	return b
+}
+
+// Matches reports whether b was sent for the stored version of sched.
+func (b *JobBody) Matches(sched *Schedule) bool {
+	return b.Version == sched.Version && (b.Stamp == 0 || b.Stamp == sched.UpdatedAt.UnixMilli())
 }
 
 // DecodeJobBody parses a job body received from the broker.

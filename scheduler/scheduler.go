@@ -236,6 +236,7 @@ func (s *Service) sendJob(ctx context.Context, sched *schedule.Schedule, spec *t
 			Kind:       schedule.JobRecurring,
 			ScheduleID: sched.ID,
 			Version:    sched.Version,
+			Stamp:      sched.UpdatedAt.UnixMilli(),
 		},
 		Cron:   form.Cron,
 		Delay:  form.Delay,
