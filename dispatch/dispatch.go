@@ -70,6 +70,7 @@ const (
 	MetricUndecodable    = "undecodable"
 	MetricJobsRemoved    = "jobs_removed"
 	MetricCompleted      = "completed"
+	MetricDeferred       = "deferred"
 	MetricPublishLatency = "publish_latency"
 	MetricFireDelay      = "fire_to_publish_delay"
 )
@@ -149,7 +150,15 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.ActiveMQEvent) error 
 	}
 	schedules, err := d.c.Store.GetSchedules(ctx, ids)
 	if err != nil {
-		return fmt.Errorf("read %d schedules: %w", len(ids), err)
+		// Failing the batch would make the broker redeliver it a few times
+		// and then move it to its dead-letter queue, so the wake-ups go back
+		// to the broker with a delay instead. Only when that fails too is
+		// the batch failed.
+		d.c.Logger.Error("read schedules; deferring the batch", "count", len(ids), "error", err)
+		if derr := d.deferAll(ctx, wakeups); derr != nil {
+			return fmt.Errorf("read %d schedules: %w; defer: %w", len(ids), err, derr)
+		}
+		return nil
 	}
 
 	sem := make(chan struct{}, d.c.Concurrency)
@@ -206,12 +215,14 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 	fireAt := w.wake
 	if w.body.FireAt != nil {
 		fireAt = *w.body.FireAt
-	} else {
-		at, ok := spec.Match(w.wake)
+	}
+	checksExpression := recurring || w.body.Deferred
+	if w.body.FireAt == nil || w.body.Deferred {
+		at, ok := spec.Match(fireAt)
 		if !ok {
 			d.c.Metrics.Add(MetricDroppedNotDue, 1)
-			log.Debug("drop wake-up that is not a fire", "wake", w.wake)
-			if _, more := spec.Next(w.wake); !more {
+			log.Debug("drop wake-up that is not a fire", "wake", fireAt)
+			if _, more := spec.Next(fireAt); !more {
 				d.complete(ctx, log, sched, w.jobID)
 			}
 			return
@@ -231,7 +242,7 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 	log = log.With("fireId", run.FireID, "attempt", attempt)
 	d.deliver(ctx, log, sched, w, run, sem)
 
-	if recurring && !w.body.Trigger {
+	if checksExpression && !w.body.Trigger {
 		if _, more := spec.Next(fireAt); !more {
 			d.complete(ctx, log, sched, w.jobID)
 		}
@@ -272,6 +283,28 @@ func (d *Dispatcher) complete(ctx context.Context, log *slog.Logger, sched *sche
 	d.c.Metrics.Add(MetricCompleted, 1)
 	log.Info("schedule completed")
 	d.removeJob(ctx, jobID, "completed")
+}
+
+// deferAll sends each wake-up back to the broker as a single fire with a
+// delay, so that it is checked again when the store is back.
+func (d *Dispatcher) deferAll(ctx context.Context, wakeups []wakeup) error {
+	for _, w := range wakeups {
+		attempt := max(w.body.Attempt, 1)
+		body := *w.body
+		body.Kind = schedule.JobSingle
+		body.Attempt = attempt + 1
+		if w.body.FireAt == nil {
+			wake := w.wake
+			body.FireAt = &wake
+			body.Deferred = true
+		}
+		job := &schedule.Job{Body: body, Delay: d.backoff(attempt), TTL: d.c.MaxEventAge}
+		if err := d.c.Broker.ScheduleJob(ctx, job); err != nil {
+			return err
+		}
+		d.c.Metrics.Add(MetricDeferred, 1)
+	}
+	return nil
 }
 
 // backoff returns the delay before attempt n+1, with full jitter over the

@@ -45,6 +45,11 @@ type JobBody struct {
 	// Trigger marks a fire requested through the API, outside the
 	// schedule's expression.
 	Trigger bool `json:"trigger,omitempty"`
+	// Deferred marks a wake-up that the dispatcher could not check, because
+	// the store was unavailable, and sent back to the broker. FireAt is the
+	// original wake-up instant, which is matched against the expression
+	// when the message returns.
+	Deferred bool `json:"deferred,omitempty"`
 	// Topics lists the indexes of the target topics that a retry still
 	// has to publish to; empty means all of them.
 	Topics []int `json:"topics,omitempty"`
