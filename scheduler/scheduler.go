@@ -91,6 +91,9 @@ func (s *Service) Create(ctx context.Context, owner, idempotencyKey string, in *
 	if sched.State == "" {
 		sched.State = schedule.StateEnabled
 	}
+	if sched.ScheduleExpressionTimezone == "" {
+		sched.ScheduleExpressionTimezone = "UTC"
+	}
 	spec, err := s.validate(&sched, now)
 	if err != nil {
 		return nil, err
@@ -191,13 +194,13 @@ func (s *Service) validate(sched *schedule.Schedule, now time.Time) (*timing.Spe
 }
 
 // parseSpec parses the expression of sched. Rate schedules count from
-// the time the current version was written.
+// the whole second in which the current version was written.
 func parseSpec(sched *schedule.Schedule) (*timing.Spec, error) {
 	return timing.Parse(sched.ScheduleExpression, timing.Options{
 		Timezone: sched.ScheduleExpressionTimezone,
 		Start:    sched.StartDate,
 		End:      sched.EndDate,
-		Anchor:   sched.UpdatedAt,
+		Anchor:   sched.UpdatedAt.Truncate(time.Second),
 	})
 }
 

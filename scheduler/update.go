@@ -133,6 +133,9 @@ func (s *Service) commit(ctx context.Context, cur, next *schedule.Schedule) (*sc
 	next.Version = cur.Version + 1
 	next.CreatedAt, next.UpdatedAt = cur.CreatedAt, now
 	next.NextFires, next.LastRun, next.RunCount = nil, cur.LastRun, cur.RunCount
+	if next.ScheduleExpressionTimezone == "" {
+		next.ScheduleExpressionTimezone = "UTC"
+	}
 	var spec *timing.Spec
 	var err error
 	if next.State == schedule.StateEnabled {
