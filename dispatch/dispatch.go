@@ -40,6 +40,9 @@ type Config struct {
 	// ClaimLease is how long a claimed fire stays reserved for the
 	// dispatcher that claimed it; after that another may redo it.
 	ClaimLease time.Duration
+	// MaxCatchUp bounds the missed fires that one wake-up delivers or
+	// expires, after the broker skipped fires while it was down.
+	MaxCatchUp int
 	Metrics    *metrics.Registry
 	Logger     *slog.Logger
 }
@@ -54,25 +57,28 @@ const (
 	DefaultRetryBase   = time.Second
 	DefaultRetryMax    = 5 * time.Minute
 	DefaultClaimLease  = 2 * time.Minute
+	DefaultMaxCatchUp  = 100
 )
 
-// Metric names.
+// Metric names, as the dispatcher writes them to CloudWatch in namespace
+// "mqcron" and as GET /metrics shows them in local mode.
 const (
-	MetricDelivered      = "delivered"
-	MetricDroppedDeleted = "dropped_deleted"
-	MetricDroppedVersion = "dropped_old_version"
-	MetricDroppedState   = "dropped_not_enabled"
-	MetricDroppedNotDue  = "dropped_not_due"
-	MetricDuplicate      = "duplicate"
-	MetricExpired        = "expired"
-	MetricRetried        = "retried"
-	MetricDeadLettered   = "dead_lettered"
-	MetricUndecodable    = "undecodable"
-	MetricJobsRemoved    = "jobs_removed"
-	MetricCompleted      = "completed"
-	MetricDeferred       = "deferred"
-	MetricPublishLatency = "publish_latency"
-	MetricFireDelay      = "fire_to_publish_delay"
+	MetricDelivered      = "Delivered"
+	MetricDroppedDeleted = "DroppedDeleted"
+	MetricDroppedVersion = "DroppedOldVersion"
+	MetricDroppedState   = "DroppedNotEnabled"
+	MetricDroppedNotDue  = "DroppedNotDue"
+	MetricDuplicate      = "Duplicate"
+	MetricExpired        = "Expired"
+	MetricRetried        = "Retried"
+	MetricDeadLettered   = "DeadLettered"
+	MetricUndecodable    = "Undecodable"
+	MetricJobsRemoved    = "JobsRemoved"
+	MetricCompleted      = "Completed"
+	MetricDeferred       = "Deferred"
+	MetricMissed         = "Missed"
+	MetricPublishLatency = "PublishLatency"
+	MetricFireDelay      = "FireDelay"
 )
 
 // Dispatcher handles batches of wake-ups.
@@ -102,6 +108,9 @@ func New(c Config) *Dispatcher {
 	}
 	if c.ClaimLease <= 0 {
 		c.ClaimLease = DefaultClaimLease
+	}
+	if c.MaxCatchUp <= 0 {
+		c.MaxCatchUp = DefaultMaxCatchUp
 	}
 	if c.Metrics == nil {
 		c.Metrics = &metrics.Registry{}
@@ -238,6 +247,9 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 		FireAt:     fireAt,
 		Attempt:    attempt,
 		Topics:     len(sched.Target.Topics),
+	}
+	if checksExpression && !w.body.Trigger {
+		d.catchUp(ctx, log, sched, spec, w, fireAt, sem)
 	}
 	log = log.With("fireId", run.FireID, "attempt", attempt)
 	d.deliver(ctx, log, sched, w, run, sem)

@@ -78,7 +78,7 @@ func TestFlow_RateScheduleDeliversUntilDeleted(t *testing.T) {
 		t.Errorf("broker still holds %d jobs for the deleted schedule", len(jobs))
 	}
 	if n := s.dispatcher.Metrics().Counter(dispatch.MetricDroppedDeleted); n < 1 {
-		t.Errorf("dropped_deleted = %d, want at least 1", n)
+		t.Errorf("DroppedDeleted = %d, want at least 1", n)
 	}
 }
 
@@ -140,6 +140,6 @@ func TestFlow_StaleVersionJobRemoved(t *testing.T) {
 		t.Errorf("broker jobs = %+v, want only the schedule's own hourly job", jobs)
 	}
 	if n := s.dispatcher.Metrics().Counter(dispatch.MetricDroppedVersion); n < 1 {
-		t.Errorf("dropped_old_version = %d, want at least 1", n)
+		t.Errorf("DroppedOldVersion = %d, want at least 1", n)
 	}
 }
