@@ -10,13 +10,15 @@ import (
 	"syscall"
 )
 
-const usage = `usage: mqcron COMMAND [flags]
+var usage = `usage: mqcron COMMAND [flags]
 
 Commands:
   local     start ActiveMQ, dynalite and mosquitto, then serve the API and run the dispatcher
-  preview   print the next fires of a schedule expression, offline
+  preview   print the next fires of a schedule expression, offline (--remote: ask the API)
   servers   start the local servers on test ports, run a command, stop them
 
+API commands (flags: --api URL or MQCRON_API, --auth none|iam|token, --owner, --region):
+` + apiUsage() + `
 Run 'mqcron COMMAND -h' for the flags of a command.
 `
 
@@ -32,18 +34,21 @@ func main() {
 	case "local":
 		err = runLocal(ctx, args)
 	case "preview":
-		err = runPreview(args, os.Stdout)
+		err = runPreviewCommand(ctx, args, osEnv())
 	case "servers":
 		err = runServers(ctx, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return
 	default:
-		fmt.Fprintf(os.Stderr, "mqcron: unknown command %q\n\n%s", cmd, usage)
-		os.Exit(2)
+		var found bool
+		found, err = runAPICommand(ctx, cmd, args, osEnv())
+		if !found {
+			fmt.Fprintf(os.Stderr, "mqcron: unknown command %q\n\n%s", cmd, usage)
+			os.Exit(2)
+		}
 	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "mqcron %s: %v\n", os.Args[1], err)
-		os.Exit(1)
+	if code := reportError(os.Stderr, os.Args[1], err); code != 0 {
+		os.Exit(code)
 	}
 }
