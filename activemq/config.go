@@ -9,9 +9,11 @@ package activemq
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/go-stomp/stomp/v3"
@@ -29,6 +31,9 @@ const (
 type Config struct {
 	// Addr is the STOMP endpoint as host:port, for example
 	// "127.0.0.1:61613", or port 61614 of an Amazon MQ broker with TLS.
+	// A comma-separated list names an active/standby pair; each connection
+	// goes to the first address that accepts it. A stomp+ssl:// or
+	// stomp:// prefix on an address is ignored.
 	Addr string
 	// TLS selects stomp+ssl, which Amazon MQ requires.
 	TLS bool
@@ -82,23 +87,56 @@ func (c Config) queueDestination() string {
 	return "/queue/" + c.Queue
 }
 
-// dialNet opens the TCP or TLS connection to c.Addr.
+// addrs returns the addresses listed in c.Addr. An Amazon MQ
+// active/standby pair is given as "host1:61614,host2:61614"; only the
+// active instance accepts connections.
+func (c Config) addrs() []string {
+	var out []string
+	for _, a := range strings.Split(c.Addr, ",") {
+		a = strings.TrimSpace(a)
+		if _, rest, ok := strings.Cut(a, "://"); ok {
+			a = rest // stomp+ssl://host:port, as Amazon MQ lists its endpoints
+		}
+		if a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dialNet opens the TCP or TLS connection to the first address of c.Addr
+// that accepts one.
 func (c Config) dialNet(ctx context.Context) (net.Conn, error) {
+	var errs []error
+	for _, addr := range c.addrs() {
+		conn, err := c.dialAddr(ctx, addr)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("no broker address configured")
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (c Config) dialAddr(ctx context.Context, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: c.DialTimeout, KeepAlive: 30 * time.Second}
 	if !c.TLS {
-		return d.DialContext(ctx, "tcp", c.Addr)
+		return d.DialContext(ctx, "tcp", addr)
 	}
 
 	tc := c.TLSConfig
 	if tc == nil {
-		host, _, err := net.SplitHostPort(c.Addr)
+		host, _, err := net.SplitHostPort(addr)
 		if err != nil {
-			return nil, fmt.Errorf("invalid address %q: %w", c.Addr, err)
+			return nil, fmt.Errorf("invalid address %q: %w", addr, err)
 		}
 		tc = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	}
 	td := &tls.Dialer{NetDialer: d, Config: tc}
-	return td.DialContext(ctx, "tcp", c.Addr)
+	return td.DialContext(ctx, "tcp", addr)
 }
 
 // dialStomp opens a go-stomp connection with heart-beats, for the

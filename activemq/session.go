@@ -228,6 +228,9 @@ func errorText(f *frame.Frame) string {
 
 // hostOf returns the host part of addr, or addr when it has no port.
 func hostOf(addr string) string {
+	if addrs := (Config{Addr: addr}).addrs(); len(addrs) > 0 {
+		addr = addrs[0]
+	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr

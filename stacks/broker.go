@@ -127,14 +127,12 @@ func brokerSubnets(s *Settings, n *Network) *[]*string {
 	return &selected
 }
 
-// brokerHostPort turns the first STOMP endpoint, stomp+ssl://HOST:61614,
-// into HOST:61614.
-// NOTE: an active/standby pair has a second endpoint, which becomes the
-// active one after a failover. The functions cannot reach the broker then,
-// because they are given the first endpoint only.
+// brokerHostPort joins the broker's STOMP endpoints
+// (stomp+ssl://HOST:61614, two of them for an active/standby pair) with
+// commas. The functions connect to whichever of them accepts connections,
+// so they follow a failover.
 func brokerHostPort(broker awsamazonmq.CfnBroker) *string {
-	first := awscdk.Fn_Select(jsii.Number(0), broker.AttrStompEndpoints())
-	return awscdk.Fn_Select(jsii.Number(1), awscdk.Fn_Split(jsii.String("://"), first, nil))
+	return awscdk.Fn_Join(jsii.String(","), broker.AttrStompEndpoints())
 }
 
 // BrokerConfigurationXML returns the ActiveMQ broker configuration: the job
