@@ -42,6 +42,9 @@ func (d *Dispatcher) deliver(ctx context.Context, log *slog.Logger, sched *sched
 	case len(failed) == 0:
 		run.Outcome = schedule.OutcomeDelivered
 		d.record(ctx, log, run, MetricDelivered)
+		if sched.Owner == schedule.SystemOwner {
+			d.c.Metrics.Add(MetricCanaryDelivered, 1)
+		}
 	case errors.Is(lastErr, schedule.ErrRetryable):
 		d.retry(ctx, log, sched, w, run, failed, lastErr)
 	default:
@@ -183,12 +186,19 @@ func describeFailure(sched *schedule.Schedule, failed []int, cause error) string
 // record stores the outcome of run and counts it.
 func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, run *schedule.Run, metric string) {
 	run.RecordedAt = d.c.Now().UTC()
-	d.c.Metrics.Add(metric, 1)
 	if run.Outcome == schedule.OutcomeExpired {
-		if _, err := d.c.Store.ClaimFire(ctx, run, d.c.ClaimLease); err != nil {
+		// An expired copy of a fire that another copy delivered or is
+		// delivering must not overwrite that run.
+		claimed, err := d.c.Store.ClaimFire(ctx, run, d.c.ClaimLease)
+		if err != nil {
 			log.Error("claim expired fire", "error", err)
+		} else if !claimed {
+			d.c.Metrics.Add(MetricDuplicate, 1)
+			log.Info("skip expired fire claimed before")
+			return
 		}
 	}
+	d.c.Metrics.Add(metric, 1)
 	if err := d.c.Store.FinishRun(ctx, run); err != nil {
 		log.Error("record run", "outcome", run.Outcome, "error", err)
 		return

@@ -76,9 +76,12 @@ const (
 	MetricJobsRemoved    = "JobsRemoved"
 	MetricCompleted      = "Completed"
 	MetricDeferred       = "Deferred"
-	MetricMissed         = "Missed"
-	MetricPublishLatency = "PublishLatency"
-	MetricFireDelay      = "FireDelay"
+	// MetricCanaryDelivered counts delivered fires of mqcron's own
+	// schedules; the stack alarms when the canary's count stops.
+	MetricCanaryDelivered = "CanaryDelivered"
+	MetricMissed          = "Missed"
+	MetricPublishLatency  = "PublishLatency"
+	MetricFireDelay       = "FireDelay"
 )
 
 // Dispatcher handles batches of wake-ups.
@@ -123,6 +126,11 @@ func New(c Config) *Dispatcher {
 
 // Metrics returns the dispatcher's metric registry.
 func (d *Dispatcher) Metrics() *metrics.Registry { return d.c.Metrics }
+
+// maxScheduleIDBytes is the longest schedule id a wake-up may name.
+// The API creates 16-character ids; DynamoDB allows partition keys of up
+// to 2048 bytes.
+const maxScheduleIDBytes = 64
 
 // wakeup is one decoded message of a batch.
 type wakeup struct {
@@ -192,6 +200,11 @@ func decode(m events.ActiveMQMessage) (wakeup, error) {
 	body, err := schedule.DecodeJobBody(data)
 	if err != nil {
 		return wakeup{}, err
+	}
+	// A key this long makes DynamoDB reject the batched read of the whole
+	// batch, so such a message would keep its batch from being checked.
+	if n := len(body.ScheduleID); n > maxScheduleIDBytes {
+		return wakeup{}, fmt.Errorf("schedule id is %d bytes long; ids have at most %d", n, maxScheduleIDBytes)
 	}
 	if m.Timestamp <= 0 {
 		return wakeup{}, fmt.Errorf("message has no timestamp")
@@ -299,24 +312,47 @@ func (d *Dispatcher) complete(ctx context.Context, log *slog.Logger, sched *sche
 
 // deferAll sends each wake-up back to the broker as a single fire with a
 // delay, so that it is checked again when the store is back.
+//
+// The copy keeps its attempt number, because ClaimFire lets a higher
+// attempt take over a live claim. Only a retry sent by the claim's holder
+// may do that. A deferred copy with a raised attempt number would publish
+// a fire that another copy is publishing.
 func (d *Dispatcher) deferAll(ctx context.Context, wakeups []wakeup) error {
 	for _, w := range wakeups {
-		attempt := max(w.body.Attempt, 1)
 		body := *w.body
 		body.Kind = schedule.JobSingle
-		body.Attempt = attempt + 1
 		if w.body.FireAt == nil {
 			wake := w.wake
 			body.FireAt = &wake
 			body.Deferred = true
 		}
-		job := &schedule.Job{Body: body, Delay: d.backoff(attempt), TTL: d.c.MaxEventAge}
+		// A fire past its maximum event age is not sent back, so that no
+		// message circulates for ever. Its run cannot be recorded while
+		// the store is unavailable. When the schedule is recurring, its
+		// next wake-up records the fire as expired through catchUp.
+		if age := d.c.Now().Sub(*body.FireAt); age > d.c.MaxEventAge {
+			d.c.Metrics.Add(MetricDeadLettered, 1)
+			d.c.Logger.Error("drop deferred wake-up past the maximum event age", "scheduleId", body.ScheduleID,
+				"fireAt", *body.FireAt, "age", age.Round(time.Second))
+			continue
+		}
+		job := &schedule.Job{Body: body, Delay: d.deferDelay(*body.FireAt), TTL: d.c.MaxEventAge}
 		if err := d.c.Broker.ScheduleJob(ctx, job); err != nil {
 			return err
 		}
 		d.c.Metrics.Add(MetricDeferred, 1)
 	}
 	return nil
+}
+
+// deferDelay returns the delay before a deferred wake-up of the fire at
+// fireAt is checked again: about the fire's age, within RetryBase and
+// RetryMax and with jitter, so that the delays grow about exponentially
+// while the store stays unavailable.
+func (d *Dispatcher) deferDelay(fireAt time.Time) time.Duration {
+	step := min(max(d.c.Now().Sub(fireAt), d.c.RetryBase), d.c.RetryMax)
+	half := step / 2
+	return half + rand.N(half+1)
 }
 
 // backoff returns the delay before attempt n+1, with full jitter over the

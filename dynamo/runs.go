@@ -38,8 +38,10 @@ func runKey(scheduleID string, fireAt time.Time) map[string]types.AttributeValue
 // ClaimFire records that the dispatcher starts run r, with one conditional
 // put. It returns true when no run exists for the fire, when a claimed run's
 // lease has expired, or when a claimed run has a lower attempt number than
-// r (a retry that the holder of the claim sent itself). It returns false
-// when the run is finished or held by a live lease.
+// r (a retry that the holder of the claim sent itself), or when the run
+// was recorded as RETRYING with a lower attempt number than r (the retry
+// that run sent). It returns false when the run is finished otherwise or
+// held by a live lease.
 func (s *Store) ClaimFire(ctx context.Context, r *schedule.Run, lease time.Duration) (bool, error) {
 	now := s.Now()
 	item := runKey(r.ScheduleID, r.FireAt)
@@ -56,11 +58,13 @@ func (s *Store) ClaimFire(ctx context.Context, r *schedule.Run, lease time.Durat
 		TableName: &s.table,
 		Item:      item,
 		ConditionExpression: aws.String("attribute_not_exists(pk) OR " +
-			"(runState = :claimed AND (leaseUntil < :now OR attempt < :attempt))"),
+			"(runState = :claimed AND (leaseUntil < :now OR attempt < :attempt)) OR " +
+			"(outcome = :retrying AND attempt < :attempt)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":claimed": str(runClaimed),
-			":now":     num(now.UnixMilli()),
-			":attempt": num(r.Attempt),
+			":claimed":  str(runClaimed),
+			":now":      num(now.UnixMilli()),
+			":attempt":  num(r.Attempt),
+			":retrying": str(string(schedule.OutcomeRetrying)),
 		},
 	})
 	if isConditionFailed(err) {

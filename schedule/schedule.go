@@ -20,6 +20,10 @@ const (
 	StateCompleted State = "COMPLETED"
 )
 
+// SystemOwner owns the schedules that mqcron keeps for itself, such as the
+// liveness canary.
+const SystemOwner = "mqcron-system"
+
 // Target is what a fire publishes and where.
 type Target struct {
 	// Topics are the IoT topics that receive each fire (fan-out).

@@ -219,7 +219,7 @@ func (s *Service) checkQuota(ctx context.Context, owner string) error {
 		return err
 	}
 	if n >= s.c.MaxSchedulesPerOwner {
-		return fmt.Errorf("%w: owner has %d schedules; the limit is %d, delete some first",
+		return fmt.Errorf("%w: the caller has %d schedules and the limit is %d per owner; delete a schedule before creating another",
 			ErrQuotaExceeded, n, s.c.MaxSchedulesPerOwner)
 	}
 	return nil

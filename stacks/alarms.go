@@ -78,35 +78,44 @@ type alarmSpec struct {
 	metric      awscloudwatch.IMetric
 	threshold   float64
 	periods     int
+	// below alarms when the metric drops under the threshold, and treats
+	// missing data as breaching: for counts that must keep arriving.
+	below bool
 }
 
 func (m *Monitoring) addAlarms(scope constructs.Construct, p *monitoredParts) {
 	s := p.settings
 	specs := []alarmSpec{
 		{"DispatcherErrors", "The dispatcher returned errors; wake-ups are redelivered and may be dead-lettered.",
-			p.funcs.Dispatcher.MetricErrors(sum()), 1, 1},
+			p.funcs.Dispatcher.MetricErrors(sum()), 1, 1, false},
 		{"DeadLetteredFires", "Wake-ups reached the dead-letter queue " + s.DeadLetterQueue() + "; their fires were not published.",
-			queueMetric(s, s.DeadLetterQueue()), 1, 1},
+			queueMetric(s, s.DeadLetterQueue()), 1, 1, false},
 		{"DeadLetteredRuns", "The dispatcher gave up on fires (permanent publish errors or retries used up); GET /schedules/{id}/runs shows the reasons.",
-			dispatcherCount("DeadLettered"), 1, 1},
+			dispatcherCount("DeadLettered"), 1, 1, false},
+		{"CanaryOverdue", "The canary schedule (rate 1 minute) delivered nothing for 3 minutes: the broker's job scheduler, the event source mapping or the dispatcher has stopped.",
+			canaryMetric(), 1, 3, true},
 		{"FireDelay", "p99 delay from fire instant to publish is above alarms.maxFireDelayMs.",
-			fireDelayMetric("p99"), float64(s.Alarms.MaxFireDelayMs), 3},
+			fireDelayMetric("p99"), float64(s.Alarms.MaxFireDelayMs), 3, false},
 		{"DispatchBacklog", "The dispatch queue keeps growing: the event source mapping is failing or the dispatcher cannot keep up.",
-			queueMetric(s, s.DispatchQueue), float64(s.Alarms.MaxDispatchBacklog), 3},
+			queueMetric(s, s.DispatchQueue), float64(s.Alarms.MaxDispatchBacklog), 3, false},
 		{"Api5xxRate", "More than 5% of API requests end in a 5xx response.",
-			p.api.RestAPI.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Average"), Period: minutes(period)}), 0.05, 3},
-		{"BrokerCpu", "Broker CPU above 80%.", brokerMetric(s, "CpuUtilization", "Average"), 80, 3},
-		{"BrokerHeap", "Broker JVM heap above 80%.", brokerMetric(s, "HeapUsage", "Average"), 80, 3},
+			p.api.RestAPI.MetricServerError(&awscloudwatch.MetricOptions{Statistic: jsii.String("Average"), Period: minutes(period)}), 0.05, 3, false},
+		{"BrokerCpu", "Broker CPU above 80%.", brokerMetric(s, "CpuUtilization", "Average"), 80, 3, false},
+		{"BrokerHeap", "Broker JVM heap above 80%.", brokerMetric(s, "HeapUsage", "Average"), 80, 3, false},
 		{"JobSchedulerStore", "Job scheduler store above 80% of its limit; at 100% scheduling requests block.",
-			brokerMetric(s, "JobSchedulerStorePercentUsage", "Maximum"), 80, 1},
+			brokerMetric(s, "JobSchedulerStorePercentUsage", "Maximum"), 80, 1, false},
 	}
 	for _, spec := range specs {
+		comparison, missing := awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD, awscloudwatch.TreatMissingData_NOT_BREACHING
+		if spec.below {
+			comparison, missing = awscloudwatch.ComparisonOperator_LESS_THAN_THRESHOLD, awscloudwatch.TreatMissingData_BREACHING
+		}
 		alarm := awscloudwatch.NewAlarm(scope, jsii.String(spec.id+"Alarm"), &awscloudwatch.AlarmProps{
 			Metric:             spec.metric,
 			Threshold:          jsii.Number(spec.threshold),
 			EvaluationPeriods:  jsii.Number(spec.periods),
-			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			ComparisonOperator: comparison,
+			TreatMissingData:   missing,
 			AlarmDescription:   jsii.String(spec.description),
 		})
 		if m.Topic != nil {
@@ -142,6 +151,16 @@ func dispatcherCount(name string) awscloudwatch.Metric {
 		MetricName: jsii.String(name),
 		Statistic:  jsii.String("Sum"),
 		Period:     minutes(period),
+	})
+}
+
+// canaryMetric returns the per-minute count of delivered canary fires.
+func canaryMetric() awscloudwatch.Metric {
+	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:  jsii.String(MetricNamespace),
+		MetricName: jsii.String("CanaryDelivered"),
+		Statistic:  jsii.String("Sum"),
+		Period:     minutes(1),
 	})
 }
 

@@ -335,8 +335,11 @@ func TestAlarms_CoverFailures(t *testing.T) {
 	all := strings.Join(names, "\n")
 
 	// THEN each failure that operators must see has an alarm
-	if len(names) != 9 {
-		t.Errorf("alarms = %d, want 9", len(names))
+	if len(names) != 10 {
+		t.Errorf("alarms = %d, want 10", len(names))
+	}
+	if !strings.Contains(all, `"CanaryDelivered"`) || !strings.Contains(all, `"LessThanThreshold"`) || !strings.Contains(all, `"breaching"`) {
+		t.Error("no canary alarm that fires when CanaryDelivered stops (LessThanThreshold, missing data breaching)")
 	}
 	for _, metric := range []string{`"Errors"`, `"DeadLettered"`, `"FireDelay"`, `"5XXError"`, `"CpuUtilization"`, `"HeapUsage"`, `"JobSchedulerStorePercentUsage"`, `"DLQ.mqcron.dispatch"`, `"mqcron.dispatch"`} {
 		if !strings.Contains(all, metric) {

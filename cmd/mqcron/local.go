@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mqcron/mqcron/activemq"
+	"github.com/mqcron/mqcron/canary"
 	"github.com/mqcron/mqcron/dispatch"
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/httpapi"
@@ -35,6 +36,7 @@ type localFlags struct {
 	external                        bool
 	maxEventAge                     time.Duration
 	debug                           bool
+	canary                          bool
 }
 
 func parseLocalFlags(args []string) (*localFlags, error) {
@@ -51,6 +53,7 @@ func parseLocalFlags(args []string) (*localFlags, error) {
 	fs.BoolVar(&f.external, "external", false, "use servers that already run on the given ports instead of starting them")
 	fs.DurationVar(&f.maxEventAge, "max-event-age", dispatch.DefaultMaxEventAge, "how long a fire may wait before it expires")
 	fs.BoolVar(&f.debug, "debug", false, "log every wake-up and publish")
+	fs.BoolVar(&f.canary, "canary", true, "keep a liveness canary schedule that fires every minute to mqcron/health/canary")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -126,10 +129,19 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 		Service:     svc,
 		Owner:       httpapi.DevOwner,
 		CORSOrigins: []string{"*"},
-		Extra:       map[string]http.Handler{"GET /metrics": d.Metrics().Handler()},
-		Logger:      log,
+		Extra: map[string]http.Handler{
+			"GET /metrics":       d.Metrics().Handler(),
+			"GET /health/canary": canaryHandler(store),
+		},
+		Logger: log,
 	})
 	srv := &http.Server{Addr: apiAddr, Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	if f.canary {
+		if err := canary.Ensure(ctx, svc); err != nil {
+			return fmt.Errorf("create the canary schedule: %w", err)
+		}
+		go watchCanary(ctx, store, log)
+	}
 
 	source := activemq.NewSource(activemq.SourceConfig{Config: activemq.Config{Addr: ep.STOMPAddr, Logger: log}})
 	errc := make(chan error, 2)
@@ -176,8 +188,9 @@ mqcron is running locally:
   DynamoDB API    %s
   MQTT broker     %s   (watch: mosquitto_sub -h %s -p %s -t 'devices/#' -v)
   metrics         http://%s/metrics
+  canary health   http://%s/health/canary
 Press Ctrl-C to stop every process this command started.
-`, apiAddr, apiAddr, ep.STOMPAddr, ep.DynamoDBURL, ep.MQTTAddr, hostOf(ep.MQTTAddr), portOf(ep.MQTTAddr), apiAddr)
+`, apiAddr, apiAddr, ep.STOMPAddr, ep.DynamoDBURL, ep.MQTTAddr, hostOf(ep.MQTTAddr), portOf(ep.MQTTAddr), apiAddr, apiAddr)
 }
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }

@@ -16,6 +16,7 @@ Commands:
   local     start ActiveMQ, dynalite and mosquitto, then serve the API and run the dispatcher
   preview   print the next fires of a schedule expression, offline (--remote: ask the API)
   servers   start the local servers on test ports, run a command, stop them
+  resync    rebuild the broker's jobs from DynamoDB (--dry-run shows the plan)
 
 API commands (flags: --api URL or MQCRON_API, --auth none|iam|token, --owner, --region):
 ` + apiUsage() + `
@@ -37,6 +38,8 @@ func main() {
 		err = runPreviewCommand(ctx, args, osEnv())
 	case "servers":
 		err = runServers(ctx, args)
+	case "resync":
+		err = runResync(ctx, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

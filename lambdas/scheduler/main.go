@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/mqcron/mqcron/canary"
 	"github.com/mqcron/mqcron/httpapi"
 	"github.com/mqcron/mqcron/lambdas/internal/wire"
 	"github.com/mqcron/mqcron/scheduler"
@@ -39,6 +40,12 @@ func main() {
 		MaxSchedulesPerOwner: maxSchedules,
 		Logger:               log,
 	})
+	// The canary schedule is created on the first cold start; later
+	// starts find it. A failure leaves the API working and the canary
+	// alarm firing, which points at the broker.
+	if err := canary.Ensure(ctx, svc); err != nil {
+		log.Error("create the canary schedule", "error", err)
+	}
 	h := httpapi.New(httpapi.Config{
 		Service:     svc,
 		Owner:       httpapi.ContextOwner,
