@@ -20,11 +20,20 @@ import (
 	"github.com/mqcron/mqcron/scheduler"
 )
 
+// JobSender sends the broker job of a schedule's stored version;
+// scheduler.Service implements it.
+type JobSender interface {
+	EnsureJob(ctx context.Context, sched *schedule.Schedule) error
+}
+
 // Config configures a Dispatcher.
 type Config struct {
 	Store     schedule.Store
 	Broker    schedule.Broker
 	Publisher schedule.Publisher
+	// Jobs replaces the job of a rate schedule whose wake-ups have drifted
+	// late; nil turns the replacement off.
+	Jobs JobSender
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 	// Concurrency bounds the publishes in flight for one batch.
@@ -76,6 +85,7 @@ const (
 	MetricJobsRemoved    = "JobsRemoved"
 	MetricCompleted      = "Completed"
 	MetricDeferred       = "Deferred"
+	MetricJobsRenewed    = "JobsRenewed"
 	// MetricCanaryDelivered counts delivered fires of mqcron's own
 	// schedules; the stack alarms when the canary's count stops.
 	MetricCanaryDelivered = "CanaryDelivered"
@@ -252,6 +262,10 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 		fireAt = at
 	}
 
+	if recurring && w.body.FireAt == nil {
+		d.renewIfDrifted(ctx, log, sched, spec.Period(), w, fireAt)
+	}
+
 	attempt := max(w.body.Attempt, 1)
 	run := &schedule.Run{
 		FireID:     schedule.FireID(sched.ID, fireAt),
@@ -308,6 +322,26 @@ func (d *Dispatcher) complete(ctx context.Context, log *slog.Logger, sched *sche
 	d.c.Metrics.Add(MetricCompleted, 1)
 	log.Info("schedule completed")
 	d.removeJob(ctx, jobID, "completed")
+}
+
+// renewIfDrifted replaces the job of a rate schedule whose wake-up came
+// more than an eighth of the period (and more than 1 s) after its fire.
+// ActiveMQ computes each repeat of a period job from the previous one and
+// adds about 1 ms each time, so without a new job the wake-ups would
+// eventually fall outside what Match accepts. Both jobs may wake up for
+// the next fire; the fire claim keeps that to one publish.
+func (d *Dispatcher) renewIfDrifted(ctx context.Context, log *slog.Logger, sched *schedule.Schedule, period time.Duration, w wakeup, fireAt time.Time) {
+	late := w.wake.Sub(fireAt)
+	if d.c.Jobs == nil || period == 0 || w.jobID == "" || late <= period/8 || late <= time.Second {
+		return
+	}
+	if err := d.c.Jobs.EnsureJob(ctx, sched); err != nil {
+		log.Warn("renew drifted job", "late", late, "error", err)
+		return
+	}
+	d.c.Metrics.Add(MetricJobsRenewed, 1)
+	log.Info("renewed drifted job", "late", late)
+	d.removeJob(ctx, w.jobID, "renewed")
 }
 
 // deferAll sends each wake-up back to the broker as a single fire with a

@@ -92,8 +92,8 @@ func MustStartStack(tb testing.TB) *stack {
 	tb.Cleanup(publisher.Close)
 
 	s := &stack{store: store, broker: broker, queue: queue, topics: randomName("e2e/") + "/", received: make(chan message, 1000)}
-	s.dispatcher = dispatch.New(dispatch.Config{Store: store, Broker: broker, Publisher: publisher})
 	svc := scheduler.New(scheduler.Config{Store: store, Broker: broker})
+	s.dispatcher = dispatch.New(dispatch.Config{Store: store, Broker: broker, Publisher: publisher, Jobs: svc})
 	s.api = httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Owner: httpapi.DevOwner}))
 	tb.Cleanup(s.api.Close)
 

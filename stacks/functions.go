@@ -130,6 +130,8 @@ func dispatcherEnvironment(d *functionDeps) map[string]*string {
 		"IOT_ENDPOINT":        d.iotEndpoint,
 		"PUBLISH_CONCURRENCY": jsii.String(fmt.Sprint(s.PublishConcurrency)),
 		"TOPIC_PREFIXES":      jsii.String(strings.Join(s.TopicPrefixes, ",")),
+		// The dispatcher sends jobs too: it replaces drifted rate jobs.
+		"MAX_SCHEDULER_REPEAT": jsii.String(fmt.Sprint(s.Broker.MaxSchedulerRepeat)),
 	}
 }
 

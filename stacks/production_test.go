@@ -67,7 +67,7 @@ func TestFunctions_EnvironmentWithoutSecret(t *testing.T) {
 	// THEN each has exactly the variables its code reads, the secret only
 	// by ARN, and the broker endpoint from the STOMP endpoints
 	wantScheduler := []string{"BROKER_ENDPOINT", "BROKER_SECRET_ARN", "CORS_ORIGINS", "DISPATCH_QUEUE", "MAX_SCHEDULER_REPEAT", "OWNER_SOURCE", "TABLE_NAME"}
-	wantDispatcher := []string{"BROKER_ENDPOINT", "BROKER_SECRET_ARN", "DISPATCH_QUEUE", "IOT_ENDPOINT", "PUBLISH_CONCURRENCY", "TABLE_NAME", "TOPIC_PREFIXES"}
+	wantDispatcher := []string{"BROKER_ENDPOINT", "BROKER_SECRET_ARN", "DISPATCH_QUEUE", "IOT_ENDPOINT", "MAX_SCHEDULER_REPEAT", "PUBLISH_CONCURRENCY", "TABLE_NAME", "TOPIC_PREFIXES"}
 	if got := sortedKeys(scheduler); !reflect.DeepEqual(got, wantScheduler) {
 		t.Errorf("scheduler variables = %q, want %q", got, wantScheduler)
 	}

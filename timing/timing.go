@@ -193,6 +193,15 @@ func (s *Spec) Location() *time.Location { return s.loc }
 // OneTime reports whether the expression is at(...), which fires once.
 func (s *Spec) OneTime() bool { return s.kind == kindAt }
 
+// Period returns the period of a rate(...) expression, and 0 for other
+// expressions.
+func (s *Spec) Period() time.Duration {
+	if s.kind != kindRate {
+		return 0
+	}
+	return s.period
+}
+
 // Next returns the first true fire strictly after `after`, in the
 // schedule's zone. It returns false when no fire is left: the end date
 // has passed, an at() has fired, or a cron's year field is exhausted.

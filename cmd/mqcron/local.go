@@ -123,7 +123,7 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 
 	svc := scheduler.New(scheduler.Config{Store: store, Broker: broker, MaxEventAge: f.maxEventAge, Logger: log})
 	d := dispatch.New(dispatch.Config{
-		Store: store, Broker: broker, Publisher: publisher, MaxEventAge: f.maxEventAge, Logger: log,
+		Store: store, Broker: broker, Publisher: publisher, Jobs: svc, MaxEventAge: f.maxEventAge, Logger: log,
 	})
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,

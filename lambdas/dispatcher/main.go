@@ -13,6 +13,7 @@ import (
 	"github.com/mqcron/mqcron/dispatch"
 	"github.com/mqcron/mqcron/iotcore"
 	"github.com/mqcron/mqcron/lambdas/internal/wire"
+	"github.com/mqcron/mqcron/scheduler"
 )
 
 func main() {
@@ -33,9 +34,16 @@ func main() {
 		log.Error("start dispatcher", "error", err)
 		os.Exit(1)
 	}
+	maxRepeat, err := wire.Int("MAX_SCHEDULER_REPEAT", scheduler.DefaultMaxRepeat)
+	if err != nil {
+		log.Error("start dispatcher", "error", err)
+		os.Exit(1)
+	}
+	jobs := scheduler.New(scheduler.Config{Store: common.Store, Broker: common.Broker, MaxRepeat: maxRepeat, Logger: log})
 	d := dispatch.New(dispatch.Config{
 		Store:  common.Store,
 		Broker: common.Broker,
+		Jobs:   jobs,
 		Publisher: iotcore.New(iotcore.Config{
 			Endpoint:    endpoint,
 			Region:      common.AWS.Region,
