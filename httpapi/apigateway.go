@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mqcron/mqcron/schedule"
 )
 
 // Owner sources for API Gateway requests.
@@ -47,7 +49,10 @@ func (h *Handler) ServeAPIGateway(ctx context.Context, req events.APIGatewayProx
 	if req.IsBase64Encoded {
 		decoded, err := base64.StdEncoding.DecodeString(req.Body)
 		if err != nil {
-			return events.APIGatewayProxyResponse{}, fmt.Errorf("decode request body: %w", err)
+			rec := httptest.NewRecorder()
+			h.writeError(rec, &http.Request{Method: req.HTTPMethod, URL: &url.URL{Path: req.Path}},
+				schedule.Invalid("", "the body is marked base64 but does not decode: %v", err))
+			return proxyResponse(rec), nil
 		}
 		body = decoded
 	}
@@ -74,6 +79,10 @@ func (h *Handler) ServeAPIGateway(ctx context.Context, req events.APIGatewayProx
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
+	return proxyResponse(rec), nil
+}
+
+func proxyResponse(rec *httptest.ResponseRecorder) events.APIGatewayProxyResponse {
 	resp := events.APIGatewayProxyResponse{
 		StatusCode:        rec.Code,
 		MultiValueHeaders: map[string][]string{},
@@ -82,7 +91,7 @@ func (h *Handler) ServeAPIGateway(ctx context.Context, req events.APIGatewayProx
 	for k, vs := range rec.Header() {
 		resp.MultiValueHeaders[k] = vs
 	}
-	return resp, nil
+	return resp
 }
 
 func proxyQuery(req events.APIGatewayProxyRequest) url.Values {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mqcron/mqcron/schedule"
 	"github.com/mqcron/mqcron/scheduler"
@@ -92,6 +93,30 @@ func (h *Handler) routes() {
 	for pattern, handler := range h.c.Extra {
 		h.mux.Handle(pattern, handler)
 	}
+	h.mux.HandleFunc("/", h.noRoute)
+}
+
+// routeMethods are the methods that noRoute tries when it lists the
+// methods a path allows.
+var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// noRoute handles requests that match no route with a problem: 405 with an
+// Allow header when the path exists for other methods, 404 otherwise.
+func (h *Handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range routeMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := h.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) == 0 {
+		h.writeError(w, r, fmt.Errorf("%w: no resource at %s", errNoRoute, r.URL.Path))
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allowed, ", "))
+	h.writeError(w, r, fmt.Errorf("%w: %s %s; use %s", errMethodNotAllowed, r.Method, r.URL.Path, strings.Join(allowed, ", ")))
 }
 
 // ServeHTTP applies CORS and the body limit, then routes the request.
@@ -99,7 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if origin := r.Header.Get("Origin"); origin != "" && h.allowOrigin(origin) {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
 		w.Header().Set("Vary", "Origin")
-		w.Header().Set("Access-Control-Expose-Headers", "ETag, Location")
+		w.Header().Set("Access-Control-Expose-Headers", "ETag, Location, Retry-After")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
 			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, Idempotency-Key, "+DevOwnerHeader)
@@ -118,6 +143,10 @@ func (h *Handler) allowOrigin(origin string) bool {
 
 type ownedHandler func(w http.ResponseWriter, r *http.Request, owner string)
 
+// withOwner identifies the caller before next runs. A schedule id that the
+// server cannot have issued gets 404 without a store read, because
+// DynamoDB rejects keys above 2048 bytes with an error that is not the
+// client's to see.
 func (h *Handler) withOwner(next ownedHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		owner, err := h.c.Owner(r)
@@ -125,11 +154,19 @@ func (h *Handler) withOwner(next ownedHandler) http.HandlerFunc {
 			h.writeError(w, r, fmt.Errorf("%w: %w", errUnauthorized, err))
 			return
 		}
+		if id := r.PathValue("id"); id != "" && !scheduler.ValidID(id) {
+			h.writeError(w, r, fmt.Errorf("get schedule %q: %w", id, schedule.ErrNotFound))
+			return
+		}
 		next(w, r, owner)
 	}
 }
 
-var errUnauthorized = errors.New("unauthorized")
+var (
+	errUnauthorized     = errors.New("unauthorized")
+	errNoRoute          = errors.New("no route")
+	errMethodNotAllowed = errors.New("method not allowed")
+)
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request, owner string) {
 	in, err := readSchedule(r)
@@ -167,6 +204,14 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, owner string) {
 			return
 		}
 		f.Limit = n
+	}
+	if n := utf8.RuneCountInString(f.NamePrefix); n > schedule.MaxNameLength {
+		h.writeError(w, r, schedule.Invalid("/namePrefix", "is %d characters long; names have at most %d", n, schedule.MaxNameLength))
+		return
+	}
+	if n := len(f.TopicPrefix); n > schedule.MaxTopicBytes {
+		h.writeError(w, r, schedule.Invalid("/topicPrefix", "is %d bytes long; topics have at most %d", n, schedule.MaxTopicBytes))
+		return
 	}
 	switch f.State {
 	case "", schedule.StateEnabled, schedule.StateDisabled, schedule.StateCompleted:

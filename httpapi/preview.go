@@ -57,12 +57,17 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request) {
 //go:embed openapi.json
 var openAPIFiles embed.FS
 
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+// OpenAPI returns the OpenAPI 3.1 document of the API, as GET
+// /openapi.json serves it.
+func OpenAPI() []byte {
 	doc, err := openAPIFiles.ReadFile("openapi.json")
 	if err != nil {
-		http.Error(w, "openapi.json missing from the build", http.StatusInternalServerError)
-		return
+		panic(err) // The file is embedded at build time.
 	}
+	return doc
+}
+
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(doc)
+	_, _ = w.Write(OpenAPI())
 }

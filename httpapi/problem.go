@@ -32,28 +32,42 @@ func problemFor(err error) Problem {
 		}
 		return p
 	}
+	// A rule with a fixed detail hides the error text, which names
+	// adapters and internal keys; the others' error texts are written for
+	// the client.
 	rules := []struct {
 		target error
 		status int
 		title  string
+		detail string
 	}{
-		{schedule.ErrNotFound, http.StatusNotFound, "Schedule not found"},
-		{schedule.ErrConflict, http.StatusConflict, "Name already in use"},
-		{schedule.ErrVersionMismatch, http.StatusPreconditionFailed, "Schedule changed"},
-		{schedule.ErrUnavailable, http.StatusServiceUnavailable, "Broker or store unavailable"},
-		{scheduler.ErrQuotaExceeded, http.StatusTooManyRequests, "Limit reached"},
-		{errUnauthorized, http.StatusUnauthorized, "Caller not identified"},
-		{errUnsupportedMedia, http.StatusUnsupportedMediaType, "Unsupported media type"},
-		{errTooLarge, http.StatusRequestEntityTooLarge, "Request body too large"},
+		{schedule.ErrNotFound, http.StatusNotFound, "Schedule not found",
+			"No schedule with this id exists for the caller; list the caller's schedules with GET /schedules."},
+		{schedule.ErrConflict, http.StatusConflict, "Name already in use",
+			"Another schedule of the caller has this name; choose another name or change that schedule."},
+		{schedule.ErrVersionMismatch, http.StatusPreconditionFailed, "Schedule changed",
+			"The schedule changed since the ETag sent in If-Match, so nothing was changed; GET it again and retry with the new ETag."},
+		{schedule.ErrUnavailable, http.StatusServiceUnavailable, "Broker or store unavailable",
+			"The request changed nothing; retry it in a few seconds."},
+		{scheduler.ErrQuotaExceeded, http.StatusTooManyRequests, "Limit reached", ""},
+		{errUnauthorized, http.StatusUnauthorized, "Caller not identified", ""},
+		{errUnsupportedMedia, http.StatusUnsupportedMediaType, "Unsupported media type", ""},
+		{errTooLarge, http.StatusRequestEntityTooLarge, "Request body too large", ""},
+		{errNoRoute, http.StatusNotFound, "No such resource", ""},
+		{errMethodNotAllowed, http.StatusMethodNotAllowed, "Method not allowed", ""},
 	}
 	for _, rule := range rules {
-		if errors.Is(err, rule.target) {
-			p := Problem{Status: rule.status, Title: rule.title, Detail: err.Error()}
-			if rule.status == http.StatusServiceUnavailable {
-				p.Detail = "The request changed nothing; retry it in a few seconds."
-			}
-			return p
+		if !errors.Is(err, rule.target) {
+			continue
 		}
+		p := Problem{Status: rule.status, Title: rule.title, Detail: rule.detail}
+		if p.Detail == "" {
+			p.Detail = err.Error()
+		}
+		if rule.status == http.StatusConflict {
+			p.Errors = []schedule.FieldError{{Pointer: "/name", Message: "is already used by another schedule of the caller"}}
+		}
+		return p
 	}
 	return Problem{Status: http.StatusInternalServerError, Title: "Internal error"}
 }
@@ -61,8 +75,11 @@ func problemFor(err error) Problem {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	p.Type = "about:blank"
-	if p.Status >= 500 {
+	switch {
+	case p.Status >= 500:
 		h.c.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "error", err)
+	case p.Status == http.StatusNotFound || p.Status == http.StatusPreconditionFailed:
+		h.c.Logger.Debug("request rejected", "method", r.Method, "path", r.URL.Path, "status", p.Status, "error", err)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	if p.Status == http.StatusServiceUnavailable {

@@ -214,6 +214,8 @@ func (s *Service) checkQuota(ctx context.Context, owner string) error {
 	if s.c.MaxSchedulesPerOwner <= 0 {
 		return nil
 	}
+	// NOTE: the count and the create are separate requests, so concurrent
+	// creates of one owner can exceed the limit by the requests in flight.
 	n, err := s.c.Store.CountSchedules(ctx, owner)
 	if err != nil {
 		return err
