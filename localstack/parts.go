@@ -177,16 +177,26 @@ func newDynalite(c Config, log *slog.Logger) *part {
 		}
 		return nil
 	}
+	launcher := filepath.Join(folder, "dynalite-launcher.js")
 	p.prepare = func() error {
-		return os.MkdirAll(folder, 0o755)
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			return err
+		}
+		script, err := local.Files.ReadFile("dynalite-launcher.js")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(launcher, script, 0o644)
 	}
 	p.command = func() *exec.Cmd {
+		// The launcher keeps dynalite alive when a client aborts a request.
 		// --path keeps the tables in LevelDB, so they survive a restart.
-		cmd := exec.Command("node", cli,
+		cmd := exec.Command("node", launcher,
 			"--host", c.Host,
 			"--port", strconv.Itoa(c.DynamoPort),
 			"--path", filepath.Join(folder, "db"))
 		cmd.Dir = folder
+		cmd.Env = append(os.Environ(), "DYNALITE_CLI="+absPath(cli))
 		return cmd
 	}
 	p.probe = func(ctx context.Context) error {
@@ -325,4 +335,13 @@ func currentUser() string {
 		return u.Username
 	}
 	return os.Getenv("USER")
+}
+
+// absPath returns path made absolute, or path itself when that fails.
+func absPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	return abs
 }

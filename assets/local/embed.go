@@ -5,8 +5,8 @@ package local
 
 import "embed"
 
-// Files contains activemq.xml.tmpl, log4j.properties and
-// mosquitto.conf.tmpl. The .tmpl files are text/template sources.
+// Files contains activemq.xml.tmpl, log4j.properties, mosquitto.conf.tmpl
+// and dynalite-launcher.js. The .tmpl files are text/template sources.
 //
-//go:embed activemq.xml.tmpl log4j.properties mosquitto.conf.tmpl
+//go:embed activemq.xml.tmpl log4j.properties mosquitto.conf.tmpl dynalite-launcher.js
 var Files embed.FS
