@@ -376,13 +376,15 @@ func TestBroker_ScheduleJobBrokerRejects(t *testing.T) {
 		t.Errorf("bad cron: took %s, want the closed connection noticed at once", d)
 	}
 
-	// A repeat above maxSchedulerRepeatAllowed (1000) gets an ERROR frame.
+	// A repeat above maxSchedulerRepeatAllowed gets an ERROR frame. The
+	// local stack raises that limit from ActiveMQ's default of 1000 to
+	// 1000000000, so the repeat exceeds both.
 	tooMany := testJob("too-many")
 	tooMany.Period = time.Hour
-	tooMany.Repeat = 5000
+	tooMany.Repeat = 1_000_000_001
 	err = b.ScheduleJob(ctx, tooMany)
 	if !errors.Is(err, ErrRejected) {
-		t.Errorf("repeat 5000: error = %v, want ErrRejected", err)
+		t.Errorf("repeat 1000000001: error = %v, want ErrRejected", err)
 	}
 
 	// The client reconnects for the next request.
