@@ -1,0 +1,2 @@
+// Package lambdas holds the Lambda entry points: scheduler and dispatcher.
+package lambdas
