@@ -1,7 +1,7 @@
-// Package dispatch turns the broker's wake-ups into deliveries: it checks
-// each wake-up against the stored schedule, keeps only real fires,
-// publishes each fire once to every target topic, retries what failed,
-// and removes broker jobs that no schedule needs any more.
+// Package dispatch turns the broker's wake-ups into deliveries. It checks
+// each wake-up against the stored schedule and keeps only real fires. It
+// publishes each fire once to every target topic, retries what failed, and
+// removes broker jobs that no schedule needs any more.
 package dispatch
 
 import (
@@ -149,10 +149,10 @@ type wakeup struct {
 	wake  time.Time
 }
 
-// Handle processes one batch. It returns an error only when the whole
-// batch must be delivered again, which happens when the schedules cannot
-// be read; per-fire failures are retried or recorded instead, so that
-// fires already published are not published twice.
+// Handle processes one batch. It returns an error only when the batch can
+// neither be checked nor sent back to the broker, so that the event source
+// delivers it again. Per-fire failures are retried or recorded instead,
+// because failing the batch would publish its delivered fires twice.
 func (d *Dispatcher) Handle(ctx context.Context, ev events.ActiveMQEvent) error {
 	wakeups := make([]wakeup, 0, len(ev.Messages))
 	ids := make([]string, 0, len(ev.Messages))
@@ -160,8 +160,8 @@ func (d *Dispatcher) Handle(ctx context.Context, ev events.ActiveMQEvent) error 
 		w, err := decode(m)
 		if err != nil {
 			// A message that cannot be decoded names no schedule to record
-			// a run for; it is logged and acknowledged so that it cannot
-			// block the queue.
+			// a run for. It is logged and acknowledged, so it cannot block
+			// the queue.
 			d.c.Metrics.Add(MetricUndecodable, 1)
 			d.c.Metrics.Add(MetricDeadLettered, 1)
 			d.c.Logger.Error("dead-letter undecodable message", "messageId", m.MessageID,

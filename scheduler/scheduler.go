@@ -126,7 +126,7 @@ func (s *Service) Create(ctx context.Context, owner, idempotencyKey string, in *
 	}
 
 	// The job is stored after the schedule, so a job always has a schedule
-	// to check against. A failed SEND removes the schedule again; a job
+	// to check against. A failed SEND removes the schedule again. A job
 	// that the broker stored but never confirmed is fenced off by the
 	// dispatcher, which finds no schedule for it.
 	if sched.State == schedule.StateEnabled {
