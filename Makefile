@@ -16,8 +16,8 @@ help: ## list the targets
 deps: ## install Debian, npm and Go dependencies that are missing
 	@scripts/install-deps.sh
 
-run: deps ## run mqcron locally: ActiveMQ, dynalite, mosquitto, the API on :8080 and the dispatcher
-	$(GO) run ./cmd/mqcron local $(ARGS)
+run: deps build ## run mqcron locally: ActiveMQ, dynalite, mosquitto, the API on :8080 and the dispatcher
+	@exec build/mqcron local $(ARGS)
 
 test: deps ## start the local servers on test ports and run every test
 	$(GO) vet ./...

@@ -28,6 +28,9 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
+	// Ctrl-C also ends a pipe reader such as tee; with SIGPIPE ignored, log
+	// writes to it fail quietly and the local servers are still stopped.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
