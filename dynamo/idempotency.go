@@ -8,7 +8,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mqcron/mqcron/schedule"
 )
+
+// attrFingerprint is the idempotency record's hash of the request body.
+const attrFingerprint = "fingerprint"
 
 func idempotencyKey(owner, key string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -18,14 +23,17 @@ func idempotencyKey(owner, key string) map[string]types.AttributeValue {
 }
 
 // PutIdempotency records that owner's request with idempotency key key
-// created schedule scheduleID, for ttl. It returns "" when it stored the
-// record, and the schedule id of the first request when a live record for
-// the key exists. A record past its expiresAt counts as absent, because
-// DynamoDB's TTL removes items only eventually (and dynalite never).
-func (s *Store) PutIdempotency(ctx context.Context, owner, key, scheduleID string, ttl time.Duration) (string, error) {
+// and body fingerprint fingerprint created schedule scheduleID, for ttl. It
+// returns "" when it stored the record, and the schedule id of the first
+// request when a live record for the key exists. When that record has
+// another fingerprint it returns schedule.ErrKeyReused instead. A record
+// past its expiresAt counts as absent, because DynamoDB's TTL removes items
+// only eventually (and dynalite never).
+func (s *Store) PutIdempotency(ctx context.Context, owner, key, scheduleID, fingerprint string, ttl time.Duration) (string, error) {
 	now := s.Now()
 	item := idempotencyKey(owner, key)
 	item[attrScheduleID] = str(scheduleID)
+	item[attrFingerprint] = str(fingerprint)
 	item[attrExpiresAt] = num(now.Add(ttl).Unix())
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                 &s.table,
@@ -52,6 +60,9 @@ func (s *Store) PutIdempotency(ctx context.Context, owner, key, scheduleID strin
 	if existing == "" {
 		// Deleted between the put and the read: the caller may retry.
 		return "", fmt.Errorf("dynamodb: put idempotency record: record changed concurrently, retry the request")
+	}
+	if stored := getS(out.Item, attrFingerprint); stored != fingerprint {
+		return "", fmt.Errorf("%w: key %q was first used with another request body", schedule.ErrKeyReused, key)
 	}
 	return existing, nil
 }

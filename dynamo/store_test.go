@@ -486,15 +486,15 @@ func TestStore_PutIdempotency(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	ctx := context.Background()
-	got, err := s.PutIdempotency(ctx, "alice", "key-1", "sch-1", time.Hour)
+	got, err := s.PutIdempotency(ctx, "alice", "key-1", "sch-1", "fp", time.Hour)
 	if err != nil || got != "" {
 		t.Fatalf("first put = %q, %v, want empty", got, err)
 	}
-	got, err = s.PutIdempotency(ctx, "alice", "key-1", "sch-2", time.Hour)
+	got, err = s.PutIdempotency(ctx, "alice", "key-1", "sch-2", "fp", time.Hour)
 	if err != nil || got != "sch-1" {
 		t.Fatalf("second put = %q, %v, want sch-1", got, err)
 	}
-	got, err = s.PutIdempotency(ctx, "bob", "key-1", "sch-3", time.Hour)
+	got, err = s.PutIdempotency(ctx, "bob", "key-1", "sch-3", "fp", time.Hour)
 	if err != nil || got != "" {
 		t.Fatalf("other owner = %q, %v, want empty", got, err)
 	}
@@ -502,19 +502,19 @@ func TestStore_PutIdempotency(t *testing.T) {
 	if err := s.DeleteIdempotency(ctx, "alice", "key-1", "sch-other"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-4", time.Hour); got != "sch-1" {
+	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-4", "fp", time.Hour); got != "sch-1" {
 		t.Errorf("after delete with wrong id = %q, want sch-1", got)
 	}
 	if err := s.DeleteIdempotency(ctx, "alice", "key-1", "sch-1"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-5", time.Second); got != "" {
+	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-5", "fp", time.Second); got != "" {
 		t.Errorf("after delete = %q, want empty", got)
 	}
 
 	// An expired record counts as absent.
 	s.Now = func() time.Time { return time.Now().Add(time.Minute) }
-	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-6", time.Hour); got != "" {
+	if got, _ := s.PutIdempotency(ctx, "alice", "key-1", "sch-6", "fp", time.Hour); got != "" {
 		t.Errorf("after expiry = %q, want empty", got)
 	}
 }

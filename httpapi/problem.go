@@ -49,6 +49,8 @@ func problemFor(err error) Problem {
 			"The schedule changed since the ETag sent in If-Match, so nothing was changed; GET it again and retry with the new ETag."},
 		{schedule.ErrUnavailable, http.StatusServiceUnavailable, "Broker or store unavailable",
 			"The request changed nothing; retry it in a few seconds."},
+		{schedule.ErrKeyReused, http.StatusUnprocessableEntity, "Idempotency key reused",
+			"This Idempotency-Key was first sent with another request body; send a new key for a new schedule."},
 		{scheduler.ErrQuotaExceeded, http.StatusTooManyRequests, "Limit reached", ""},
 		{errUnauthorized, http.StatusUnauthorized, "Caller not identified", ""},
 		{errUnsupportedMedia, http.StatusUnsupportedMediaType, "Unsupported media type", ""},

@@ -83,6 +83,17 @@ func TestHandler_CreateSchedule(t *testing.T) {
 			t.Errorf("stored %d schedules named idempotent, want 1", len(list.Schedules))
 		}
 
+		// The same key with another body is rejected and creates nothing.
+		changed := scheduleBody("idempotent-2", s.Topics+"c", yearly)
+		resp := alice.Do(t, http.MethodPost, "/schedules", changed, apitest.Header("Idempotency-Key", key))
+		if resp.Status != http.StatusUnprocessableEntity {
+			t.Errorf("reused key with another body: status = %d, want 422: %s", resp.Status, resp.Body)
+		}
+		alice.DoJSON(t, http.MethodGet, "/schedules?namePrefix=idempotent-2", nil, &list)
+		if len(list.Schedules) != 0 {
+			t.Errorf("stored %d schedules named idempotent-2, want 0", len(list.Schedules))
+		}
+
 		// Keys are per owner: the same key of another owner creates a
 		// schedule of that owner.
 		other := mustCreate(t, s.Client("bob"), body, apitest.Header("Idempotency-Key", key))

@@ -13,6 +13,9 @@ var (
 	ErrVersionMismatch = errors.New("version mismatch")
 	ErrUnavailable     = errors.New("unavailable")
 	ErrRetryable       = errors.New("retryable")
+	// ErrKeyReused is returned when an idempotency key comes back with a
+	// different request body.
+	ErrKeyReused = errors.New("idempotency key reused")
 )
 
 // FieldError is one problem with one request field. Pointer is the JSON

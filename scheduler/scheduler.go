@@ -6,7 +6,10 @@ package scheduler
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,9 +25,11 @@ type Store interface {
 	schedule.Store
 	// CountSchedules returns how many schedules owner has.
 	CountSchedules(ctx context.Context, owner string) (int, error)
-	// PutIdempotency records that key of owner created scheduleID and
-	// returns "", or returns the id recorded earlier under the same key.
-	PutIdempotency(ctx context.Context, owner, key, scheduleID string, ttl time.Duration) (string, error)
+	// PutIdempotency records that key of owner, sent with a body whose
+	// hash is fingerprint, created scheduleID and returns "". It returns
+	// the id recorded earlier under the same key, or schedule.ErrKeyReused
+	// when the earlier body had another fingerprint.
+	PutIdempotency(ctx context.Context, owner, key, scheduleID, fingerprint string, ttl time.Duration) (string, error)
 }
 
 // Config configures a Service.
@@ -103,7 +108,7 @@ func (s *Service) Create(ctx context.Context, owner, idempotencyKey string, in *
 	// so that a retried request finds the first request's schedule.
 	sched.ID = newID()
 	if idempotencyKey != "" {
-		earlier, err := s.c.Store.PutIdempotency(ctx, owner, idempotencyKey, sched.ID, idempotencyTTL)
+		earlier, err := s.c.Store.PutIdempotency(ctx, owner, idempotencyKey, sched.ID, fingerprint(in), idempotencyTTL)
 		if err != nil {
 			return nil, err
 		}
@@ -265,6 +270,17 @@ func (s *Service) withNextFires(sched *schedule.Schedule) *schedule.Schedule {
 	}
 	sched.NextFires = spec.Fires(s.c.Now(), NextFiresShown)
 	return sched
+}
+
+// fingerprint returns a hash of the fields a client sets, so that a
+// retried create can be told from another request that reuses its key.
+func fingerprint(in *schedule.Schedule) string {
+	doc, err := json.Marshal(userFields(in))
+	if err != nil {
+		panic(err) // Schedule fields are plain JSON values.
+	}
+	sum := sha256.Sum256(doc)
+	return hex.EncodeToString(sum[:])
 }
 
 // newID returns a random URL-safe schedule id of 16 lower-case characters.
