@@ -230,7 +230,9 @@ func (d *Dispatcher) process(ctx context.Context, w wakeup, sched *schedule.Sche
 	case sched == nil:
 		d.drop(ctx, log, w, MetricDroppedDeleted, recurring)
 		return
-	case !w.body.Matches(sched):
+	case !w.body.Matches(sched) && !w.body.Trigger:
+		// A trigger fires the schedule as it is now, even when it changed
+		// after the trigger request.
 		d.drop(ctx, log, w, MetricDroppedVersion, recurring)
 		return
 	case sched.State != schedule.StateEnabled && !w.body.Trigger:

@@ -95,10 +95,18 @@ func TestHandler_CreateSchedule(t *testing.T) {
 		}
 
 		// Keys are per owner: the same key of another owner creates a
-		// schedule of that owner.
+		// schedule of that owner. After a delete, the key no longer
+		// creates anything.
 		other := mustCreate(t, s.Client("bob"), body, apitest.Header("Idempotency-Key", key))
 		if other.ID == first.ID || other.Owner != "bob" {
 			t.Errorf("bob's create with alice's key returned id %s owner %s, want a new schedule of bob", other.ID, other.Owner)
+		}
+		if resp := alice.Do(t, http.MethodDelete, "/schedules/"+first.ID, ""); resp.Status != http.StatusNoContent {
+			t.Fatalf("delete status = %d: %s", resp.Status, resp.Body)
+		}
+		again := alice.Do(t, http.MethodPost, "/schedules", body, apitest.Header("Idempotency-Key", key))
+		if again.Status != http.StatusUnprocessableEntity {
+			t.Errorf("create with the key of a deleted schedule: status = %d, want 422: %s", again.Status, again.Body)
 		}
 	})
 
@@ -557,6 +565,28 @@ func TestHandler_PatchSchedule(t *testing.T) {
 		}
 		if got := mustGet(t, c, created.ID); got.Description != "again" || got.Version != 3 {
 			t.Errorf("description %q version %d, want again 3", got.Description, got.Version)
+		}
+	})
+
+	t.Run("NoChangeKeepsVersion", func(t *testing.T) {
+		for _, patch := range []string{`{}`, `{"description":"again"}`} {
+			resp := c.Do(t, http.MethodPatch, "/schedules/"+created.ID, patch, mergePatch)
+			if resp.Status != http.StatusOK {
+				t.Fatalf("patch %s: status = %d, want 200: %s", patch, resp.Status, resp.Body)
+			}
+			if got := resp.Header.Get("ETag"); got != `"3"` {
+				t.Errorf("patch %s: ETag = %q, want %q (unchanged)", patch, got, `"3"`)
+			}
+		}
+	})
+
+	t.Run("ErrEmptyBody", func(t *testing.T) {
+		resp := c.Do(t, http.MethodPatch, "/schedules/"+created.ID, "", mergePatch, apitest.BreaksContract())
+		if resp.Status != http.StatusBadRequest {
+			t.Fatalf("status = %d, want 400: %s", resp.Status, resp.Body)
+		}
+		if p := decodeProblem(t, resp); !strings.Contains(p.Detail, "body is empty") {
+			t.Errorf("detail = %q, want it to say the body is empty", p.Detail)
 		}
 	})
 

@@ -185,6 +185,21 @@ func TestHandler_TriggerSchedule(t *testing.T) {
 		}
 	})
 
+	t.Run("EditedRightAfter", func(t *testing.T) {
+		resp := c.DoJSON(t, http.MethodPost, "/schedules/"+created.ID+"/trigger", nil, &result)
+		if resp.Status != http.StatusAccepted {
+			t.Fatalf("status = %d, want 202: %s", resp.Status, resp.Body)
+		}
+		patch := c.Do(t, http.MethodPatch, "/schedules/"+created.ID, `{"description":"edited"}`,
+			apitest.Header("Content-Type", "application/merge-patch+json"))
+		if patch.Status != http.StatusOK {
+			t.Fatalf("patch status = %d: %s", patch.Status, patch.Body)
+		}
+		if !waitFor(10*time.Second, func() bool { return mustGet(t, c, created.ID).RunCount == 3 }) {
+			t.Error("a trigger followed at once by an edit was not delivered within 10 s")
+		}
+	})
+
 	t.Run("ErrNotFound", func(t *testing.T) {
 		resp := c.Do(t, http.MethodPost, "/schedules/cccccccccccccccc/trigger", "")
 		if resp.Status != http.StatusNotFound {

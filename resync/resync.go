@@ -153,9 +153,12 @@ func (p *plan) classify(j activemq.BrowsedJob) string {
 	switch {
 	case s == nil:
 		return "schedule " + body.ScheduleID + " not found"
-	case !body.Matches(s):
+	case body.Version != s.Version:
 		return fmt.Sprintf("schedule %s is at version %d, the job is for version %d",
 			s.ID, s.Version, body.Version)
+	case !body.Matches(s):
+		return fmt.Sprintf("the job is for an earlier content of schedule %s version %d (stamp %d, stored %d)",
+			s.ID, s.Version, body.Stamp, s.UpdatedAt.UnixMilli())
 	case body.Kind == schedule.JobSingle:
 		return ""
 	case s.State != schedule.StateEnabled:

@@ -8,7 +8,7 @@ import (
 )
 
 // Payload placeholders that the dispatcher fills for each fire. "{{{{"
-// writes a literal "{{".
+// writes a literal "{{". fireTime is written in UTC.
 const (
 	PlaceholderScheduleID = "scheduleId"
 	PlaceholderFireTime   = "fireTime"
@@ -60,7 +60,7 @@ func FillTemplate(payload string, fc FireContext) string {
 		case PlaceholderScheduleID:
 			b.WriteString(fc.ScheduleID)
 		case PlaceholderFireTime:
-			b.WriteString(fc.FireAt.Format(time.RFC3339Nano))
+			b.WriteString(fc.FireAt.UTC().Format(time.RFC3339Nano))
 		case PlaceholderFireID:
 			b.WriteString(fc.FireID)
 		case PlaceholderAttempt:
@@ -92,8 +92,12 @@ func walkTemplate(payload string, text, placeholder func(string)) error {
 			name = payload[2:end]
 		}
 		if _, ok := maxFillBytes[name]; !ok {
-			return fmt.Errorf("has an unknown placeholder at %q; use {{scheduleId}}, {{fireTime}}, {{fireId}} or {{attempt}}, and write {{{{ for a literal {{",
-				truncate(payload, 24))
+			found := truncate(payload, 24)
+			if end > 0 {
+				found = payload[:end+2]
+			}
+			return fmt.Errorf("has an unknown placeholder %s; use {{scheduleId}}, {{fireTime}}, {{fireId}} or {{attempt}}, and write {{{{ for a literal {{",
+				found)
 		}
 		placeholder(name)
 		payload = payload[end+2:]

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/mqcron/mqcron/schedule"
 )
@@ -18,7 +20,7 @@ func DecodeStrict(data []byte, sched *schedule.Schedule) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(sched); err != nil {
-		return decodeError(err)
+		return locate(decodeError(err), data)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return schedule.Invalid("", "the body holds data after the JSON object; send one object")
@@ -64,13 +66,85 @@ func decodeError(err error) error {
 		return schedule.Invalid("", "the body ends in the middle of a JSON value")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return schedule.Invalid("/"+name, "is not a schedule field; check its spelling")
+		return &unknownField{name: name}
+	}
+	var parseErr *time.ParseError
+	if errors.As(err, &parseErr) {
+		return &badTime{value: parseErr.Value}
 	}
 	var v *schedule.ValidationError
 	if errors.As(err, &v) {
 		return v
 	}
 	return schedule.Invalid("", "the body cannot be decoded: %v", err)
+}
+
+// unknownField and badTime are decoding errors whose field encoding/json
+// does not name; locate finds it in the request.
+type unknownField struct{ name string }
+
+func (e *unknownField) Error() string { return "unknown field " + e.name }
+
+type badTime struct{ value string }
+
+func (e *badTime) Error() string { return "invalid time " + e.value }
+
+// locate turns an unknownField or badTime error into a ValidationError that
+// points at the first member of data that matches it.
+func locate(err error, data []byte) error {
+	var doc any
+	if json.Unmarshal(data, &doc) != nil {
+		return err
+	}
+	var unknown *unknownField
+	var bad *badTime
+	switch {
+	case errors.As(err, &unknown):
+		ptr := findMember(doc, "", func(key string, _ any) bool { return key == unknown.name })
+		if ptr == "" {
+			ptr = "/" + unknown.name
+		}
+		return schedule.Invalid(ptr, "is not a schedule field; check its spelling")
+	case errors.As(err, &bad):
+		ptr := findMember(doc, "", func(key string, v any) bool {
+			s, ok := v.(string)
+			return ok && (key == "startDate" || key == "endDate") && s == bad.value
+		})
+		return schedule.Invalid(ptr, "is %q, not an RFC 3339 instant such as 2026-12-24T18:00:00Z", bad.value)
+	}
+	return err
+}
+
+// findMember returns the JSON pointer of the first object member, in a
+// depth-first walk of v that skips payloads, for which match is true, or "".
+func findMember(v any, prefix string, match func(key string, value any) bool) string {
+	switch node := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(node))
+		for k := range node {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			ptr := prefix + "/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+			if match(k, node[k]) {
+				return ptr
+			}
+			if k == "payload" || k == "userProperties" {
+				continue // free-form client data, not schedule fields
+			}
+			if found := findMember(node[k], ptr, match); found != "" {
+				return found
+			}
+		}
+	case []any:
+		for i, item := range node {
+			if found := findMember(item, fmt.Sprintf("%s/%d", prefix, i), match); found != "" {
+				return found
+			}
+		}
+	}
+	return ""
 }
 
 func fieldPointer(field string) string {

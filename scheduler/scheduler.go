@@ -30,6 +30,9 @@ type Store interface {
 	// the id recorded earlier under the same key, or schedule.ErrKeyReused
 	// when the earlier body had another fingerprint.
 	PutIdempotency(ctx context.Context, owner, key, scheduleID, fingerprint string, ttl time.Duration) (string, error)
+	// DeleteIdempotency removes the record of key if it still names
+	// scheduleID.
+	DeleteIdempotency(ctx context.Context, owner, key, scheduleID string) error
 }
 
 // Config configures a Service.
@@ -114,19 +117,32 @@ func (s *Service) Create(ctx context.Context, owner, idempotencyKey string, in *
 		}
 		if earlier != "" {
 			existing, err := s.c.Store.GetSchedule(ctx, owner, earlier)
-			if err == nil {
-				return s.withNextFires(existing), nil
+			if errors.Is(err, schedule.ErrNotFound) {
+				return nil, fmt.Errorf("%w: the schedule created with this Idempotency-Key is still being created or was deleted; retry in a few seconds or send a new key",
+					schedule.ErrKeyReused)
 			}
-			if !errors.Is(err, schedule.ErrNotFound) {
+			if err != nil {
 				return nil, err
 			}
-			sched.ID = earlier
+			return s.withNextFires(existing), nil
 		}
 	}
-	if err := s.checkQuota(ctx, owner); err != nil {
+	created, err := s.insert(ctx, &sched, spec, now)
+	if err != nil && idempotencyKey != "" {
+		// The key is released, so that the client can retry with it.
+		if derr := s.c.Store.DeleteIdempotency(ctx, owner, idempotencyKey, sched.ID); derr != nil {
+			s.c.Logger.Error("release idempotency key after failed create", "scheduleId", sched.ID, "error", derr)
+		}
+	}
+	return created, err
+}
+
+// insert writes a new, validated schedule and sends its job.
+func (s *Service) insert(ctx context.Context, sched *schedule.Schedule, spec *timing.Spec, now time.Time) (*schedule.Schedule, error) {
+	if err := s.checkQuota(ctx, sched.Owner); err != nil {
 		return nil, err
 	}
-	if err := s.c.Store.CreateSchedule(ctx, &sched); err != nil {
+	if err := s.c.Store.CreateSchedule(ctx, sched); err != nil {
 		return nil, err
 	}
 
@@ -135,14 +151,14 @@ func (s *Service) Create(ctx context.Context, owner, idempotencyKey string, in *
 	// that the broker stored but never confirmed is fenced off by the
 	// dispatcher, which finds no schedule for it.
 	if sched.State == schedule.StateEnabled {
-		if err := s.sendJob(ctx, &sched, spec, now); err != nil {
-			if derr := s.c.Store.DeleteSchedule(ctx, owner, sched.ID, sched.Version); derr != nil {
+		if err := s.sendJob(ctx, sched, spec, now); err != nil {
+			if derr := s.c.Store.DeleteSchedule(ctx, sched.Owner, sched.ID, sched.Version); derr != nil {
 				s.c.Logger.Error("remove schedule after failed job send", "scheduleId", sched.ID, "error", derr)
 			}
 			return nil, err
 		}
 	}
-	return s.withNextFires(&sched), nil
+	return s.withNextFires(sched), nil
 }
 
 // Get returns schedule id of owner with its next fires.

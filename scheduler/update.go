@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,17 +37,31 @@ func (s *Service) Patch(ctx context.Context, owner, id string, expectedVersion i
 	if err != nil {
 		return nil, err
 	}
+	if len(bytes.TrimSpace(patch)) == 0 {
+		return nil, schedule.Invalid("", "the body is empty; send a JSON merge patch object such as {\"description\":\"...\"}")
+	}
 	doc, err := json.Marshal(userFields(cur))
 	if err != nil {
 		return nil, err
 	}
 	merged, err := MergePatch(doc, patch)
 	if err != nil {
-		return nil, schedule.Invalid("", "the body is not a JSON merge patch: %v", err)
+		cause := err
+		if inner := errors.Unwrap(err); inner != nil {
+			cause = inner
+		}
+		return nil, schedule.Invalid("", "the body is not a JSON merge patch object: %v", cause)
 	}
 	var next schedule.Schedule
 	if err := DecodeStrict(merged, &next); err != nil {
 		return nil, err
+	}
+
+	// A patch that changes nothing keeps the version, so other clients'
+	// ETags stay valid. Both sides go through MergePatch, which writes
+	// object members in one order.
+	if unchanged, err := MergePatch(doc, []byte("{}")); err == nil && bytes.Equal(unchanged, merged) {
+		return s.withNextFires(cur), nil
 	}
 	return s.commit(ctx, cur, &next)
 }

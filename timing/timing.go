@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mqcron/mqcron/schedule"
 )
@@ -100,6 +101,10 @@ func Parse(expression string, o Options) (*Spec, error) {
 	}
 
 	text := strings.TrimSpace(expression)
+	if i := strings.IndexFunc(expression, unicode.IsControl); i >= 0 {
+		return nil, schedule.Invalid(PointerExpression,
+			"schedule expression %q contains a control character at byte %d; separate fields with single spaces", expression, i)
+	}
 	switch {
 	case text == "":
 		return nil, schedule.Invalid(PointerExpression,

@@ -97,8 +97,8 @@ func importItems(ctx context.Context, c *client.Client, items []importItem, keyP
 }
 
 // errKeyReused is an item whose Idempotency-Key returned a schedule with
-// another name: an earlier import of a file with the same name created it
-// from a different item at this index.
+// another name. The API rejects a key sent with another body (422), so
+// this is a second check against an API that returns the first result.
 var errKeyReused = errors.New("idempotency key already used")
 
 // importItemOnce creates one item. A 503 response or a network error is

@@ -417,11 +417,11 @@ func TestCLI_ImportKeyReuseDetected(t *testing.T) {
 	}
 
 	// A different file with the same base name reuses the keys; the item
-	// at index 0 now has another name, which the import reports.
+	// at index 0 now has another body, which the API rejects with 422.
 	second := MustWriteFile(t, "same.json", fmt.Sprintf(
 		`[{"name":"%s-b","scheduleExpression":"rate(1 hour)","target":{"topics":["cli/r"],"qos":0,"payload":1}}]`, prefix))
 	r := runCLI(t, api, "import", "-f", second)
-	if r.code != 1 || !strings.Contains(r.stderr, "idempotency key already used") {
+	if r.code != 1 || !strings.Contains(r.stderr, "422 Idempotency key reused") {
 		t.Errorf("second import: exit %d, stderr %q; want 1 and the key reuse", r.code, r.stderr)
 	}
 	if r := runCLI(t, api, "import", "-f", second, "--key-prefix", "fresh-"+prefix); r.code != 0 {

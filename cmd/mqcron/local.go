@@ -87,7 +87,7 @@ func runLocal(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(os.Stderr, "starting ActiveMQ, dynalite and mosquitto (ActiveMQ takes about 10 s)...")
+		fmt.Fprintln(os.Stderr, "starting ActiveMQ, dynalite and mosquitto...")
 		stack, err := localstack.Start(ctx, localstack.Config{
 			Dir: dir, Host: f.host, STOMPPort: f.stompPort, DynamoPort: f.dynamoPort,
 			MQTTPort: f.mqttPort, ToolsDir: f.toolsDir, Logger: log,
@@ -175,7 +175,7 @@ func LocalDynamoClient(url string) *dynamodb.Client {
 func checkPortFree(addr string) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("the API address %s is in use; stop the process using it or pass --api-port", addr)
+		return fmt.Errorf("the API address %s is in use; stop the process using it or pass --api-port (make run ARGS='--api-port 9090')", addr)
 	}
 	return l.Close()
 }
