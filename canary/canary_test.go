@@ -2,13 +2,11 @@ package canary_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/mqcron/mqcron/activemq"
+	"github.com/mqcron/mqcron/apitest"
 	"github.com/mqcron/mqcron/canary"
 	"github.com/mqcron/mqcron/dispatch"
 	"github.com/mqcron/mqcron/dynamo"
@@ -18,34 +16,12 @@ import (
 	"github.com/mqcron/mqcron/scheduler"
 )
 
-// servers returns the addresses of the local servers that `make test`
-// started, or skips the test when they are not set, unless
-// MQCRON_REQUIRE_SERVERS=1 makes that a failure.
-func servers(tb testing.TB) (stompAddr, dynamoURL, mqttAddr string) {
-	tb.Helper()
-	stompAddr, dynamoURL, mqttAddr = os.Getenv("MQCRON_TEST_STOMP"), os.Getenv("MQCRON_TEST_DYNAMO"), os.Getenv("MQCRON_TEST_MQTT")
-	if stompAddr != "" && dynamoURL != "" && mqttAddr != "" {
-		return stompAddr, dynamoURL, mqttAddr
-	}
-	if os.Getenv("MQCRON_REQUIRE_SERVERS") == "1" {
-		tb.Fatal("MQCRON_TEST_STOMP, MQCRON_TEST_DYNAMO or MQCRON_TEST_MQTT not set but MQCRON_REQUIRE_SERVERS=1")
-	}
-	tb.Skip("MQCRON_TEST_STOMP, MQCRON_TEST_DYNAMO and MQCRON_TEST_MQTT not set; run make test")
-	return "", "", ""
-}
-
-func randomName(prefix string) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
 func TestCanary_EnsureAndCheck(t *testing.T) {
-	stompAddr, dynamoURL, mqttAddr := servers(t)
+	stompAddr, dynamoURL, mqttAddr := apitest.Servers(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	table, queue := randomName("canary-"), randomName("canary.dispatch.")
+	table, queue := apitest.RandomName("canary-"), apitest.RandomName("canary.dispatch.")
 	if err := localstack.EnsureTable(ctx, dynamoURL, table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
@@ -64,7 +40,7 @@ func TestCanary_EnsureAndCheck(t *testing.T) {
 		}
 	}()
 	svc := scheduler.New(scheduler.Config{Store: store, Broker: broker})
-	c := canary.Canary{Expression: "rate(1 second)", Topic: randomName("canary/") + "/health", Slack: 500 * time.Millisecond}
+	c := canary.Canary{Expression: "rate(1 second)", Topic: apitest.RandomName("canary/") + "/health", Slack: 500 * time.Millisecond}
 
 	// Before Ensure the canary is missing.
 	st, err := c.Check(ctx, store, time.Now())
@@ -102,7 +78,7 @@ func TestCanary_EnsureAndCheck(t *testing.T) {
 	}
 
 	// With a dispatcher running, fires arrive and the canary stays healthy.
-	publisher, err := mqttpub.Connect(ctx, mqttpub.Config{Addr: mqttAddr, ClientID: randomName("canary-pub-")})
+	publisher, err := mqttpub.Connect(ctx, mqttpub.Config{Addr: mqttAddr, ClientID: apitest.RandomName("canary-pub-")})
 	if err != nil {
 		t.Fatalf("connect publisher: %v", err)
 	}

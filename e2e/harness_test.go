@@ -7,13 +7,10 @@ package e2e_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +19,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/mqcron/mqcron/activemq"
+	"github.com/mqcron/mqcron/apitest"
 	"github.com/mqcron/mqcron/dispatch"
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/httpapi"
@@ -29,28 +27,6 @@ import (
 	"github.com/mqcron/mqcron/mqttpub"
 	"github.com/mqcron/mqcron/scheduler"
 )
-
-// servers returns the addresses of the local servers that `make test`
-// started. It skips the test when they are not set, unless
-// MQCRON_REQUIRE_SERVERS=1 makes that a failure.
-func servers(tb testing.TB) (stomp, dynamoURL, mqttAddr string) {
-	tb.Helper()
-	stomp, dynamoURL, mqttAddr = os.Getenv("MQCRON_TEST_STOMP"), os.Getenv("MQCRON_TEST_DYNAMO"), os.Getenv("MQCRON_TEST_MQTT")
-	if stomp != "" && dynamoURL != "" && mqttAddr != "" {
-		return stomp, dynamoURL, mqttAddr
-	}
-	if os.Getenv("MQCRON_REQUIRE_SERVERS") == "1" {
-		tb.Fatal("MQCRON_TEST_STOMP, MQCRON_TEST_DYNAMO or MQCRON_TEST_MQTT not set but MQCRON_REQUIRE_SERVERS=1")
-	}
-	tb.Skip("MQCRON_TEST_STOMP, MQCRON_TEST_DYNAMO and MQCRON_TEST_MQTT not set; run make test")
-	return "", "", ""
-}
-
-func randomName(prefix string) string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
 
 // stack is one test's private wiring: its own table, dispatch queue and
 // topic prefix on the shared servers.
@@ -74,24 +50,24 @@ type message struct {
 // servers and subscribes to the test's topic prefix.
 func MustStartStack(tb testing.TB) *stack {
 	tb.Helper()
-	stompAddr, dynamoURL, mqttAddr := servers(tb)
+	stompAddr, dynamoURL, mqttAddr := apitest.Servers(tb)
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 
-	table, queue := randomName("e2e-"), randomName("e2e.dispatch.")
+	table, queue := apitest.RandomName("e2e-"), apitest.RandomName("e2e.dispatch.")
 	if err := localstack.EnsureTable(ctx, dynamoURL, table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
 	store := dynamo.New(localstack.NewDynamoDBClient(dynamoURL), table)
 	broker := activemq.New(activemq.Config{Addr: stompAddr, Queue: queue})
 	tb.Cleanup(func() { broker.Close() })
-	publisher, err := mqttpub.Connect(ctx, mqttpub.Config{Addr: mqttAddr, ClientID: randomName("e2e-pub-")})
+	publisher, err := mqttpub.Connect(ctx, mqttpub.Config{Addr: mqttAddr, ClientID: apitest.RandomName("e2e-pub-")})
 	if err != nil {
 		tb.Fatalf("connect publisher: %v", err)
 	}
 	tb.Cleanup(publisher.Close)
 
-	s := &stack{store: store, broker: broker, queue: queue, topics: randomName("e2e/") + "/", received: make(chan message, 1000)}
+	s := &stack{store: store, broker: broker, queue: queue, topics: apitest.RandomName("e2e/") + "/", received: make(chan message, 1000)}
 	svc := scheduler.New(scheduler.Config{Store: store, Broker: broker})
 	s.dispatcher = dispatch.New(dispatch.Config{Store: store, Broker: broker, Publisher: publisher, Jobs: svc})
 	s.api = httptest.NewServer(httpapi.New(httpapi.Config{Service: svc, Owner: httpapi.DevOwner}))
@@ -111,7 +87,7 @@ func MustStartStack(tb testing.TB) *stack {
 
 func (s *stack) subscribe(tb testing.TB, addr string) {
 	tb.Helper()
-	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(randomName("e2e-sub-"))
+	opts := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(apitest.RandomName("e2e-sub-"))
 	client := mqtt.NewClient(opts)
 	if tok := client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		tb.Fatalf("connect subscriber: %v", tok.Error())

@@ -3,43 +3,19 @@ package resync_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mqcron/mqcron/activemq"
+	"github.com/mqcron/mqcron/apitest"
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/localstack"
 	"github.com/mqcron/mqcron/resync"
 	"github.com/mqcron/mqcron/schedule"
 	"github.com/mqcron/mqcron/scheduler"
 )
-
-// servers returns the addresses of the local servers that `make test`
-// started, or skips the test when they are not set, unless
-// MQCRON_REQUIRE_SERVERS=1 makes that a failure.
-func servers(tb testing.TB) (stompAddr, dynamoURL string) {
-	tb.Helper()
-	stompAddr, dynamoURL = os.Getenv("MQCRON_TEST_STOMP"), os.Getenv("MQCRON_TEST_DYNAMO")
-	if stompAddr != "" && dynamoURL != "" {
-		return stompAddr, dynamoURL
-	}
-	if os.Getenv("MQCRON_REQUIRE_SERVERS") == "1" {
-		tb.Fatal("MQCRON_TEST_STOMP or MQCRON_TEST_DYNAMO not set but MQCRON_REQUIRE_SERVERS=1")
-	}
-	tb.Skip("MQCRON_TEST_STOMP and MQCRON_TEST_DYNAMO not set; run make test")
-	return "", ""
-}
-
-func randomName(prefix string) string {
-	var b [5]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
 
 type env struct {
 	store  *dynamo.Store
@@ -52,16 +28,16 @@ type env struct {
 // them.
 func MustEnv(tb testing.TB) *env {
 	tb.Helper()
-	stompAddr, dynamoURL := servers(tb)
+	stompAddr, dynamoURL, _ := apitest.Servers(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	table := randomName("resync-")
+	table := apitest.RandomName("resync-")
 	if err := localstack.EnsureTable(ctx, dynamoURL, table); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}
 	e := &env{
 		store:  dynamo.New(localstack.NewDynamoDBClient(dynamoURL), table),
-		broker: activemq.New(activemq.Config{Addr: stompAddr, Queue: randomName("resync.dispatch.")}),
+		broker: activemq.New(activemq.Config{Addr: stompAddr, Queue: apitest.RandomName("resync.dispatch.")}),
 	}
 	tb.Cleanup(func() { e.broker.Close() })
 	e.svc = scheduler.New(scheduler.Config{Store: e.store, Broker: e.broker})

@@ -15,27 +15,12 @@ import (
 	"time"
 
 	"github.com/mqcron/mqcron/activemq"
+	"github.com/mqcron/mqcron/apitest"
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/httpapi"
 	"github.com/mqcron/mqcron/localstack"
 	"github.com/mqcron/mqcron/scheduler"
 )
-
-// testServers returns the addresses of the local servers that `make test`
-// started. It skips the test when they are not set, unless
-// MQCRON_REQUIRE_SERVERS=1 makes that a failure.
-func testServers(tb testing.TB) (stomp, dynamoURL string) {
-	tb.Helper()
-	stomp, dynamoURL = os.Getenv("MQCRON_TEST_STOMP"), os.Getenv("MQCRON_TEST_DYNAMO")
-	if stomp != "" && dynamoURL != "" {
-		return stomp, dynamoURL
-	}
-	if os.Getenv("MQCRON_REQUIRE_SERVERS") == "1" {
-		tb.Fatal("MQCRON_TEST_STOMP or MQCRON_TEST_DYNAMO not set but MQCRON_REQUIRE_SERVERS=1")
-	}
-	tb.Skip("MQCRON_TEST_STOMP and MQCRON_TEST_DYNAMO not set; run make test")
-	return "", ""
-}
 
 func randomSuffix() string {
 	var b [6]byte
@@ -47,7 +32,7 @@ func randomSuffix() string {
 // queue of the local servers and returns its URL.
 func MustStartAPI(tb testing.TB) string {
 	tb.Helper()
-	stompAddr, dynamoURL := testServers(tb)
+	stompAddr, dynamoURL, _ := apitest.Servers(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	table := "cli-" + randomSuffix()
