@@ -19,7 +19,8 @@ const maxCatchUpScan = 1_000_000
 // fireAt. ActiveMQ's job scheduler skips the instants that pass while the
 // broker is down: after a restart it fires each overdue job once and
 // counts the next period from then. Each missed fire is delivered late
-// when it is younger than MaxEventAge and recorded as expired otherwise;
+// when it is younger than its maximum event age and recorded as expired
+// otherwise;
 // ClaimFire keeps a fire whose own wake-up is still on the way from being
 // published twice. At most MaxCatchUp fires, the latest ones, are handled
 // per wake-up; older ones are counted and logged only.

@@ -16,9 +16,9 @@ import (
 // deliver publishes one fire to the target topics and records the run.
 func (d *Dispatcher) deliver(ctx context.Context, log *slog.Logger, sched *schedule.Schedule, w wakeup, run *schedule.Run, sem chan struct{}) {
 	now := d.c.Now()
-	if age := now.Sub(run.FireAt); age > d.c.MaxEventAge {
+	if age, maxAge := now.Sub(run.FireAt), d.maxEventAge(sched); age > maxAge {
 		run.Outcome = schedule.OutcomeExpired
-		run.Error = fmt.Sprintf("fire is %s old; the maximum event age is %s", age.Round(time.Second), d.c.MaxEventAge)
+		run.Error = fmt.Sprintf("fire is %s old; the maximum event age is %s", age.Round(time.Second), maxAge)
 		d.record(ctx, log, run, MetricExpired)
 		return
 	}
@@ -139,7 +139,7 @@ func allTopics(sched *schedule.Schedule, w wakeup) []int {
 func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, sched *schedule.Schedule, w wakeup, run *schedule.Run, failed []int, cause error) {
 	delay := d.backoff(run.Attempt)
 	due := d.c.Now().Add(delay)
-	if run.Attempt >= d.c.MaxAttempts || due.Sub(run.FireAt) > d.c.MaxEventAge {
+	if run.Attempt >= d.maxAttempts(sched) || due.Sub(run.FireAt) > d.maxEventAge(sched) {
 		run.Outcome = schedule.OutcomeDeadLettered
 		run.Error = fmt.Sprintf("gave up after %d attempts: %s", run.Attempt, describeFailure(sched, failed, cause))
 		d.record(ctx, log, run, MetricDeadLettered)
@@ -158,7 +158,7 @@ func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, sched *schedul
 			Topics:     failed,
 		},
 		Delay: delay,
-		TTL:   d.c.MaxEventAge,
+		TTL:   d.maxEventAge(sched),
 	}
 	if err := d.c.Broker.ScheduleJob(ctx, job); err != nil {
 		// NOTE: the claim stays in place until its lease expires; a

@@ -326,6 +326,22 @@ func (d *Dispatcher) complete(ctx context.Context, log *slog.Logger, sched *sche
 	d.removeJob(ctx, jobID, "completed")
 }
 
+// maxEventAge returns the maximum event age of sched's fires.
+func (d *Dispatcher) maxEventAge(sched *schedule.Schedule) time.Duration {
+	if p := sched.RetryPolicy; p != nil && p.MaximumEventAgeInSeconds > 0 {
+		return time.Duration(p.MaximumEventAgeInSeconds) * time.Second
+	}
+	return d.c.MaxEventAge
+}
+
+// maxAttempts returns how many publish attempts one fire of sched gets.
+func (d *Dispatcher) maxAttempts(sched *schedule.Schedule) int {
+	if p := sched.RetryPolicy; p != nil && p.MaximumRetryAttempts != nil {
+		return *p.MaximumRetryAttempts + 1
+	}
+	return d.c.MaxAttempts
+}
+
 // renewIfDrifted replaces the job of a rate schedule whose wake-up came
 // more than an eighth of the period (and more than 1 s) after its fire.
 // ActiveMQ computes each repeat of a period job from the previous one and

@@ -110,6 +110,32 @@ func TestHandler_CreateSchedule(t *testing.T) {
 		}
 	})
 
+	t.Run("RetryPolicy", func(t *testing.T) {
+		body := strings.Replace(scheduleBody("retry-policy", s.Topics+"f", yearly), `"name"`,
+			`"retryPolicy":{"maximumEventAgeInSeconds":600,"maximumRetryAttempts":0},"name"`, 1)
+		created := mustCreate(t, alice, body)
+		got := mustGet(t, alice, created.ID)
+		p := got.RetryPolicy
+		if p == nil || p.MaximumEventAgeInSeconds != 600 || p.MaximumRetryAttempts == nil || *p.MaximumRetryAttempts != 0 {
+			t.Errorf("retryPolicy = %+v, want 600 s and 0 retries", p)
+		}
+		if resp := alice.Do(t, http.MethodDelete, "/schedules/"+created.ID, ""); resp.Status != http.StatusNoContent {
+			t.Fatalf("delete status = %d", resp.Status)
+		}
+	})
+
+	t.Run("ErrRetryPolicy", func(t *testing.T) {
+		body := strings.Replace(scheduleBody("bad-retry", s.Topics+"g", yearly), `"name"`,
+			`"retryPolicy":{"maximumEventAgeInSeconds":30},"name"`, 1)
+		resp := alice.Do(t, http.MethodPost, "/schedules", body, apitest.BreaksContract())
+		if resp.Status != http.StatusBadRequest {
+			t.Fatalf("status = %d, want 400: %s", resp.Status, resp.Body)
+		}
+		if p := decodeProblem(t, resp); len(p.Errors) == 0 || p.Errors[0].Pointer != "/retryPolicy/maximumEventAgeInSeconds" {
+			t.Errorf("errors = %+v, want one on /retryPolicy/maximumEventAgeInSeconds", p.Errors)
+		}
+	})
+
 	t.Run("ErrDuplicateName", func(t *testing.T) {
 		mustCreate(t, alice, scheduleBody("taken", s.Topics+"d", yearly))
 		resp := alice.Do(t, http.MethodPost, "/schedules", scheduleBody("taken", s.Topics+"e", yearly))

@@ -42,6 +42,18 @@ type Target struct {
 	UserProperties map[string]string `json:"userProperties,omitempty"`
 }
 
+// RetryPolicy bounds how long and how often the dispatcher tries to
+// deliver one fire, with EventBridge Scheduler's field names. A zero field
+// takes the dispatcher's default.
+type RetryPolicy struct {
+	// MaximumEventAgeInSeconds is how long after its instant a fire may
+	// still be delivered, 60 to 86400.
+	MaximumEventAgeInSeconds int `json:"maximumEventAgeInSeconds,omitempty"`
+	// MaximumRetryAttempts is how often a failed publish is retried, 0 to
+	// 185. A nil value takes the default; 0 means no retry.
+	MaximumRetryAttempts *int `json:"maximumRetryAttempts,omitempty"`
+}
+
 // RunSummary is the outcome of a schedule's latest run.
 type RunSummary struct {
 	FireAt  time.Time `json:"fireAt"`
@@ -61,7 +73,9 @@ type Schedule struct {
 	ScheduleExpressionTimezone string     `json:"scheduleExpressionTimezone"`
 	StartDate                  *time.Time `json:"startDate,omitempty"`
 	EndDate                    *time.Time `json:"endDate,omitempty"`
-	State                      State      `json:"state"`
+	// RetryPolicy overrides the dispatcher's defaults for this schedule.
+	RetryPolicy *RetryPolicy `json:"retryPolicy,omitempty"`
+	State       State        `json:"state"`
 	// StateNote is the reason given with the latest pause or resume.
 	StateNote string    `json:"stateNote,omitempty"`
 	Version   int64     `json:"version"`

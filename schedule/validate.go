@@ -43,6 +43,7 @@ func Validate(s *Schedule, reservedPrefixes []string) error {
 		v.Add("/state", "must be ENABLED or DISABLED, not %q", s.State)
 	}
 	validateTarget(&v, &s.Target, reservedPrefixes)
+	validateRetryPolicy(&v, s.RetryPolicy)
 	return v.Err()
 }
 
@@ -103,6 +104,25 @@ func validateTarget(v *ValidationError, t *Target, reservedPrefixes []string) {
 	}
 	validatePayload(v, t)
 	validateUserProperties(v, t.UserProperties)
+}
+
+// Bounds of RetryPolicy, as EventBridge Scheduler sets them.
+const (
+	MinEventAgeSeconds = 60
+	MaxEventAgeSeconds = 86400
+	MaxRetryAttempts   = 185
+)
+
+func validateRetryPolicy(v *ValidationError, p *RetryPolicy) {
+	if p == nil {
+		return
+	}
+	if age := p.MaximumEventAgeInSeconds; age != 0 && (age < MinEventAgeSeconds || age > MaxEventAgeSeconds) {
+		v.Add("/retryPolicy/maximumEventAgeInSeconds", "is %d; give %d to %d seconds", age, MinEventAgeSeconds, MaxEventAgeSeconds)
+	}
+	if n := p.MaximumRetryAttempts; n != nil && (*n < 0 || *n > MaxRetryAttempts) {
+		v.Add("/retryPolicy/maximumRetryAttempts", "is %d; give 0 to %d", *n, MaxRetryAttempts)
+	}
 }
 
 // CheckTopic returns why topic cannot be published to through IoT Core, or

@@ -55,6 +55,8 @@ func TestValidate_Rejects(t *testing.T) {
 		{"DeepPayload", func(s *schedule.Schedule) {
 			s.Target.Payload = json.RawMessage(strings.Repeat("[", 40) + strings.Repeat("]", 40))
 		}, "/target/payload", "nested 40 levels"},
+		{"EventAgeTooShort", func(s *schedule.Schedule) { s.RetryPolicy = &schedule.RetryPolicy{MaximumEventAgeInSeconds: 59} }, "/retryPolicy/maximumEventAgeInSeconds", "60 to 86400"},
+		{"TooManyRetries", func(s *schedule.Schedule) { n := 186; s.RetryPolicy = &schedule.RetryPolicy{MaximumRetryAttempts: &n} }, "/retryPolicy/maximumRetryAttempts", "0 to 185"},
 		{"CompletedState", func(s *schedule.Schedule) { s.State = schedule.StateCompleted }, "/state", "ENABLED or DISABLED"},
 		{"UserPropertyNewline", func(s *schedule.Schedule) { s.Target.UserProperties = map[string]string{"k": "a\r\nb"} }, "/target/userProperties/k", "control character"},
 	}

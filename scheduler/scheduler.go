@@ -270,6 +270,9 @@ func (s *Service) sendJob(ctx context.Context, sched *schedule.Schedule, spec *t
 		Repeat: form.Repeat,
 		TTL:    s.c.MaxEventAge,
 	}
+	if p := sched.RetryPolicy; p != nil && p.MaximumEventAgeInSeconds > 0 {
+		job.TTL = time.Duration(p.MaximumEventAgeInSeconds) * time.Second
+	}
 	return s.c.Broker.ScheduleJob(ctx, job)
 }
 

@@ -193,6 +193,7 @@ func userFields(sched *schedule.Schedule) *schedule.Schedule {
 		ScheduleExpressionTimezone: sched.ScheduleExpressionTimezone,
 		StartDate:                  sched.StartDate,
 		EndDate:                    sched.EndDate,
+		RetryPolicy:                sched.RetryPolicy,
 		State:                      sched.State,
 		StateNote:                  sched.StateNote,
 	}
