@@ -86,9 +86,9 @@ func scheduleKey(id string) map[string]types.AttributeValue {
 	}
 }
 
-// NOTE: owner and name are joined with '#', so an owner that contains '#'
-// can share a lock key with another owner. Owners come from identity
-// providers (Cognito sub, IAM principal) that do not produce '#'.
+// nameLockKey joins owner and name with '#'. Names cannot contain '#'
+// (schedule.Validate allows letters, digits, '.', '_' and '-'), so the last
+// '#' separates them and two owners never share a lock key.
 func nameLockKey(owner, name string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		attrPK: str("N#" + owner + "#" + name),
