@@ -119,7 +119,7 @@ var sendSkews = []time.Duration{0, time.Second, 10 * time.Second, time.Minute, 2
 
 // brokerCron compiles a cron schedule to an ActiveMQ cron in UTC.
 func (s *Spec) brokerCron(now time.Time) string {
-	f, ok := s.firedFields(now)
+	f, ok := s.cachedFiredFields(now)
 	if !ok {
 		f = s.cron.utcFields(s.loc, s.lifeStart(now), s.lifeEnd())
 	}
