@@ -73,6 +73,9 @@ func runWorkers(ctx context.Context, n, concurrency int, op func(ctx context.Con
 		if res.firstErr == nil {
 			res.firstErr = ctx.Err()
 		}
+		if res.firstErr == nil {
+			res.firstErr = fmt.Errorf("%d calls never ran (concurrency %d)", skipped, concurrency)
+		}
 	}
 	return res
 }

@@ -39,10 +39,12 @@ func testServers(tb testing.TB) (localstack.Endpoints, string) {
 // It never checks a time or a rate against a target.
 func TestMeasure_Smoke(t *testing.T) {
 	ep, dir := testServers(t)
-	o := &options{}
-	smokeOptions(o)
+	o, err := parseFlags([]string{"-smoke"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	o.createN, o.capacityN, o.onTimeN, o.burstN = 20, 100, 5, 50
-	o.batchSize, o.window, o.poolSize, o.targetMillis = 100, 100*time.Millisecond, 4, 20
+	o.window = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
