@@ -161,7 +161,7 @@ func (d *Dispatcher) retry(ctx context.Context, log *slog.Logger, sched *schedul
 		TTL:   d.maxEventAge(sched),
 	}
 	if err := d.c.Broker.ScheduleJob(ctx, job); err != nil {
-		// NOTE: the claim stays in place until its lease expires; a
+		// NOTE: the claim stays in place until its lease expires. A
 		// redelivery of the original wake-up after that publishes to every
 		// topic again, including those that succeeded.
 		log.Error("schedule retry", "error", err)

@@ -115,7 +115,7 @@ func wait(ctx context.Context, token mqtt.Token, timeout time.Duration) error {
 	case <-token.Done():
 		return token.Error()
 	case <-timer.C:
-		return fmt.Errorf("no answer from the broker within %v", timeout)
+		return fmt.Errorf("no PUBACK from the broker within %v", timeout)
 	case <-ctx.Done():
 		return ctx.Err()
 	}

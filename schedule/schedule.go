@@ -24,13 +24,15 @@ const (
 // liveness canary.
 const SystemOwner = "mqcron-system"
 
-// Target is what a fire publishes and where.
+// Target is the destination and content of every fire: topics, QoS and
+// payload.
 type Target struct {
 	// Topics are the IoT topics that receive each fire (fan-out).
 	Topics []string `json:"topics"`
 	// QoS is the MQTT quality of service, 0 or 1.
 	QoS int `json:"qos"`
-	// Retain asks the MQTT broker to keep the message for new subscribers.
+	// Retain sets the MQTT retain flag, so the broker keeps the message for
+	// new subscribers.
 	Retain bool `json:"retain,omitempty"`
 	// Payload is any JSON value, published as its JSON text.
 	Payload json.RawMessage `json:"payload,omitempty"`
@@ -60,9 +62,9 @@ type RunSummary struct {
 	Outcome Outcome   `json:"outcome"`
 }
 
-// Schedule is what a user creates: a target, a payload, an expression in a
-// time zone, and a state. DynamoDB holds it; every change that affects
-// what or when increments Version.
+// Schedule is a user's schedule: a target with its payload, an expression
+// in a time zone, and a state. DynamoDB stores it, and every change to it
+// increments Version.
 type Schedule struct {
 	ID                         string     `json:"id"`
 	Owner                      string     `json:"owner"`
@@ -88,7 +90,7 @@ type Schedule struct {
 	RunCount  int64       `json:"runCount"`
 }
 
-// Outcome is what the dispatcher did with one fire.
+// Outcome is the dispatcher's result for one fire.
 type Outcome string
 
 // Run outcomes.

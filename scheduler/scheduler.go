@@ -291,8 +291,8 @@ func (s *Service) withNextFires(sched *schedule.Schedule) *schedule.Schedule {
 	return sched
 }
 
-// fingerprint returns a hash of the fields a client sets, so that a
-// retried create can be told from another request that reuses its key.
+// fingerprint returns a hash of the fields a client sets, which separates a
+// retried create from another request that reuses its key.
 func fingerprint(in *schedule.Schedule) string {
 	doc, err := json.Marshal(userFields(in))
 	if err != nil {

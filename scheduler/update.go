@@ -15,9 +15,9 @@ import (
 // Replace stores in as the next version of schedule id of owner. A zero
 // expectedVersion skips the version check. The new version's job is
 // confirmed by the broker before Replace returns. When the broker fails,
-// the previous version is restored with its UpdatedAt and keeps its job; a
-// job of the failed version that the broker stored without confirming it
-// carries a stamp that no later version has, so the dispatcher drops it.
+// the previous version is restored with its UpdatedAt and keeps its job.
+// A job of the failed version that the broker stored without confirming
+// it carries a stamp that no later version has, so the dispatcher drops it.
 func (s *Service) Replace(ctx context.Context, owner, id string, expectedVersion int64, in *schedule.Schedule) (*schedule.Schedule, error) {
 	cur, err := s.current(ctx, owner, id, expectedVersion)
 	if err != nil {
