@@ -43,13 +43,13 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, table string) err
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("dynamodb: create table %s: %w", table, err)
 	}
-	return waitActive(ctx, client, table)
+	return WaitActive(ctx, client, table)
 }
 
-// waitActive polls DescribeTable every 100 ms until the table and its
+// WaitActive polls DescribeTable every 100 ms until the table and its
 // indexes are ACTIVE. The SDK's waiter starts at 20 s between polls, far
 // slower than dynalite, which activates a table in about half a second.
-func waitActive(ctx context.Context, client *dynamodb.Client, table string) error {
+func WaitActive(ctx context.Context, client *dynamodb.Client, table string) error {
 	for {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
 		if err != nil {

@@ -4,17 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mqcron/mqcron/dynamo"
 )
 
 // OwnerIndex is the name of the table's global secondary index on
 // gsi1pk/gsi1sk, which lists the schedules of one owner.
-const OwnerIndex = "owner-index"
+const OwnerIndex = dynamo.OwnerIndex
 
 // NewDynamoDBClient returns a DynamoDB client for a local
 // DynamoDB-compatible endpoint such as dynalite. It signs requests with
@@ -41,9 +42,7 @@ func EnsureTable(ctx context.Context, endpoint, table string) error {
 	var notFound *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &notFound):
-		if err := createTable(ctx, client, table); err != nil {
-			return err
-		}
+		return dynamo.CreateTable(ctx, client, table)
 	case err != nil:
 		return fmt.Errorf("dynamodb: describe table %s: %w", table, err)
 	default:
@@ -52,38 +51,7 @@ func EnsureTable(ctx context.Context, endpoint, table string) error {
 				"delete the table or the local data folder", table, err)
 		}
 	}
-	return waitActive(ctx, client, table)
-}
-
-func createTable(ctx context.Context, client *dynamodb.Client, table string) error {
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(table),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("gsi1pk"), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String("gsi1sk"), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
-		},
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(OwnerIndex),
-			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String("gsi1pk"), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String("gsi1sk"), KeyType: types.KeyTypeRange},
-			},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}},
-	})
-	// Another process may have created the table since DescribeTable.
-	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("dynamodb: create table %s: %w", table, err)
-	}
-	return nil
+	return dynamo.WaitActive(ctx, client, table)
 }
 
 // checkSchema returns an error when t lacks the keys or the index that
@@ -114,40 +82,4 @@ func hasKeys(schema []types.KeySchemaElement, hash, rangeKey string) bool {
 		}
 	}
 	return gotHash && gotRange && len(schema) == 2
-}
-
-// waitActive polls DescribeTable until the table and all its global
-// secondary indexes are ACTIVE. dynalite creates a table in about 500 ms;
-// the SDK's TableExistsWaiter would wait at least 20 s between polls.
-func waitActive(ctx context.Context, client *dynamodb.Client, table string) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	for {
-		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)})
-		if err != nil {
-			return fmt.Errorf("dynamodb: wait for table %s: %w", table, err)
-		}
-		if isActive(out.Table) {
-			return nil
-		}
-
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dynamodb: table %s is still %s: %w",
-				table, out.Table.TableStatus, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-func isActive(t *types.TableDescription) bool {
-	if t.TableStatus != types.TableStatusActive {
-		return false
-	}
-	for _, gsi := range t.GlobalSecondaryIndexes {
-		if gsi.IndexStatus != types.IndexStatusActive {
-			return false
-		}
-	}
-	return true
 }

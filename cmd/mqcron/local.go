@@ -13,10 +13,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/mqcron/mqcron/activemq"
 	"github.com/mqcron/mqcron/canary"
 	"github.com/mqcron/mqcron/dispatch"
@@ -112,7 +108,7 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 	if err := localstack.EnsureTable(ctx, ep.DynamoDBURL, f.table); err != nil {
 		return fmt.Errorf("create table %s: %w", f.table, err)
 	}
-	store := dynamo.New(LocalDynamoClient(ep.DynamoDBURL), f.table)
+	store := dynamo.New(localstack.NewDynamoDBClient(ep.DynamoDBURL), f.table)
 	broker := activemq.New(activemq.Config{Addr: ep.STOMPAddr, Logger: log})
 	defer broker.Close()
 	publisher, err := mqttpub.Connect(ctx, mqttpub.Config{Addr: ep.MQTTAddr, ClientID: "mqcron-dispatcher"})
@@ -160,16 +156,6 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return err
-}
-
-// LocalDynamoClient returns a DynamoDB client for a local DynamoDB-compatible
-// server, which accepts any signed request.
-func LocalDynamoClient(url string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(url),
-		Credentials:  credentials.NewStaticCredentialsProvider("local", "local", ""),
-	})
 }
 
 func checkPortFree(addr string) error {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,12 +9,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/mqcron/mqcron/activemq"
 	"github.com/mqcron/mqcron/dynamo"
+	"github.com/mqcron/mqcron/internal/wire"
+	"github.com/mqcron/mqcron/localstack"
 	"github.com/mqcron/mqcron/resync"
 	"github.com/mqcron/mqcron/scheduler"
 )
@@ -61,7 +58,7 @@ func runResync(ctx context.Context, args []string) error {
 	)
 	switch {
 	case *stompAddr != "" && *dynamoURL != "":
-		store = dynamo.New(LocalDynamoClient(*dynamoURL), *table)
+		store = dynamo.New(localstack.NewDynamoDBClient(*dynamoURL), *table)
 		broker = activemq.New(activemq.Config{Addr: *stompAddr, Queue: *queue, Logger: log})
 	case *stompAddr != "" || *dynamoURL != "":
 		return errors.New("local mode needs both --stomp and --dynamo-endpoint")
@@ -91,34 +88,13 @@ func runResync(ctx context.Context, args []string) error {
 // awsResyncAdapters builds the store and the broker client from the
 // environment variables that the Lambda functions read.
 func awsResyncAdapters(ctx context.Context, log *slog.Logger) (*dynamo.Store, *activemq.Broker, error) {
-	table, endpoint, secretARN := os.Getenv("TABLE_NAME"), os.Getenv("BROKER_ENDPOINT"), os.Getenv("BROKER_SECRET_ARN")
-	if table == "" || endpoint == "" || secretARN == "" {
+	if os.Getenv("TABLE_NAME") == "" || os.Getenv("BROKER_ENDPOINT") == "" || os.Getenv("BROKER_SECRET_ARN") == "" {
 		return nil, nil, errors.New("give --stomp and --dynamo-endpoint for local mode, or set " +
 			"TABLE_NAME, BROKER_ENDPOINT and BROKER_SECRET_ARN for AWS mode")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	common, err := wire.Build(ctx, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load AWS config: %w", err)
+		return nil, nil, err
 	}
-	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretARN})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read broker secret %s: %w", secretARN, err)
-	}
-	var secret struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-	}
-	if out.SecretString == nil || json.Unmarshal([]byte(*out.SecretString), &secret) != nil ||
-		secret.Username == "" || secret.Password == "" {
-		return nil, nil, fmt.Errorf("broker secret %s is not a JSON object with username and password", secretARN)
-	}
-	broker := activemq.New(activemq.Config{
-		Addr:     endpoint,
-		TLS:      true,
-		Username: secret.Username,
-		Password: secret.Password,
-		Queue:    os.Getenv("DISPATCH_QUEUE"),
-		Logger:   log,
-	})
-	return dynamo.New(dynamodb.NewFromConfig(cfg), table), broker, nil
+	return common.Store, common.Broker, nil
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mqcron/mqcron/dispatch"
+	"github.com/mqcron/mqcron/internal/wire"
 	"github.com/mqcron/mqcron/iotcore"
-	"github.com/mqcron/mqcron/lambdas/internal/wire"
 	"github.com/mqcron/mqcron/scheduler"
 )
 
@@ -21,23 +21,19 @@ func main() {
 	ctx := context.Background()
 	common, err := wire.Build(ctx, log)
 	if err != nil {
-		log.Error("start dispatcher", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start dispatcher", err)
 	}
 	endpoint, err := wire.Require("IOT_ENDPOINT")
 	if err != nil {
-		log.Error("start dispatcher", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start dispatcher", err)
 	}
 	concurrency, err := wire.Int("PUBLISH_CONCURRENCY", dispatch.DefaultConcurrency)
 	if err != nil {
-		log.Error("start dispatcher", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start dispatcher", err)
 	}
 	maxRepeat, err := wire.Int("MAX_SCHEDULER_REPEAT", scheduler.DefaultMaxRepeat)
 	if err != nil {
-		log.Error("start dispatcher", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start dispatcher", err)
 	}
 	jobs := scheduler.New(scheduler.Config{Store: common.Store, Broker: common.Broker, MaxRepeat: maxRepeat, Logger: log})
 	d := dispatch.New(dispatch.Config{

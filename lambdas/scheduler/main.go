@@ -11,7 +11,7 @@ import (
 
 	"github.com/mqcron/mqcron/canary"
 	"github.com/mqcron/mqcron/httpapi"
-	"github.com/mqcron/mqcron/lambdas/internal/wire"
+	"github.com/mqcron/mqcron/internal/wire"
 	"github.com/mqcron/mqcron/scheduler"
 )
 
@@ -20,18 +20,15 @@ func main() {
 	ctx := context.Background()
 	common, err := wire.Build(ctx, log)
 	if err != nil {
-		log.Error("start scheduler", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start scheduler", err)
 	}
 	maxRepeat, err := wire.Int("MAX_SCHEDULER_REPEAT", scheduler.DefaultMaxRepeat)
 	if err != nil {
-		log.Error("start scheduler", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start scheduler", err)
 	}
 	maxSchedules, err := wire.Int("MAX_SCHEDULES_PER_OWNER", 10000)
 	if err != nil {
-		log.Error("start scheduler", "error", err)
-		os.Exit(1)
+		wire.Exit(log, "start scheduler", err)
 	}
 	svc := scheduler.New(scheduler.Config{
 		Store:                common.Store,

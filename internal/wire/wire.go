@@ -1,5 +1,5 @@
-// Package wire builds the adapters that both Lambda functions use from
-// their environment variables.
+// Package wire builds the adapters that the Lambda functions and
+// `mqcron resync` use in AWS from their environment variables.
 package wire
 
 import (
@@ -25,6 +25,13 @@ import (
 // AWS_LAMBDA_LOG_LEVEL.
 func Logger() *slog.Logger {
 	return slog.New(lambdacontext.NewLogHandler())
+}
+
+// Exit logs err as the reason the function could not start and exits with
+// status 1, which the Lambda runtime reports as an init error.
+func Exit(log *slog.Logger, msg string, err error) {
+	log.Error(msg, "error", err)
+	os.Exit(1)
 }
 
 // Require returns the value of the environment variable name, or an error
