@@ -42,6 +42,11 @@ func runKey(scheduleID string, fireAt time.Time) map[string]types.AttributeValue
 // was recorded as RETRYING with a lower attempt number than r (the retry
 // that run sent). It returns false when the run is finished otherwise or
 // held by a live lease.
+//
+// A first attempt usually finds no run, so it tries the plain "no item"
+// condition first and evaluates the full condition only when a run exists.
+// dynalite evaluates the full condition about 2.5 times slower than the
+// plain one, and DynamoDB charges the same for both.
 func (s *Store) ClaimFire(ctx context.Context, r *schedule.Run, lease time.Duration) (bool, error) {
 	now := s.Now()
 	item := runKey(r.ScheduleID, r.FireAt)
@@ -54,6 +59,19 @@ func (s *Store) ClaimFire(ctx context.Context, r *schedule.Run, lease time.Durat
 	item[attrTopicCount] = num(r.Topics)
 	item[attrExpiresAt] = num(now.Add(s.RunTTL).Unix())
 
+	if r.Attempt <= 1 {
+		_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:           &s.table,
+			Item:                item,
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		})
+		if err == nil {
+			return true, nil
+		}
+		if !isConditionFailed(err) {
+			return false, wrap("claim fire "+fireID(r), err)
+		}
+	}
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table,
 		Item:      item,
@@ -91,64 +109,64 @@ func (s *Store) FinishRun(ctx context.Context, r *schedule.Run) error {
 	return s.addToSummary(ctx, r)
 }
 
+// writeOutcome replaces the run item of r with its finished record. Only
+// the holder of the claim writes it, so it needs no condition, and a put
+// of the whole item costs dynalite less than an update of its attributes.
 func (s *Store) writeOutcome(ctx context.Context, r *schedule.Run, now time.Time) error {
-	update := "SET runState = :finished, fireId = :fireId, fireAt = :fireAt, version = :version, " +
-		"attempt = :attempt, topicCount = :topics, outcome = :outcome, recordedAt = :recordedAt, " +
-		"expiresAt = :expiresAt"
-	values := map[string]types.AttributeValue{
-		":finished":   str(runFinished),
-		":fireId":     str(fireID(r)),
-		":fireAt":     num(r.FireAt.UnixMilli()),
-		":version":    num(r.Version),
-		":attempt":    num(r.Attempt),
-		":topics":     num(r.Topics),
-		":outcome":    str(string(r.Outcome)),
-		":recordedAt": num(r.RecordedAt.UnixMilli()),
-		":expiresAt":  num(now.Add(s.RunTTL).Unix()),
-	}
+	item := runKey(r.ScheduleID, r.FireAt)
+	item[attrRunState] = str(runFinished)
+	item[attrFireID] = str(fireID(r))
+	item[attrFireAt] = num(r.FireAt.UnixMilli())
+	item[attrVersion] = num(r.Version)
+	item[attrAttempt] = num(r.Attempt)
+	item[attrTopicCount] = num(r.Topics)
+	item[attrOutcome] = str(string(r.Outcome))
+	item[attrRecordedAt] = num(r.RecordedAt.UnixMilli())
+	item[attrExpiresAt] = num(now.Add(s.RunTTL).Unix())
 	if r.Error != "" {
-		update += ", #error = :error REMOVE leaseUntil"
-		values[":error"] = str(r.Error)
-	} else {
-		update += " REMOVE leaseUntil, #error"
+		item[attrError] = str(r.Error)
 	}
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       runKey(r.ScheduleID, r.FireAt),
-		UpdateExpression:          &update,
-		ExpressionAttributeNames:  map[string]string{"#error": attrError},
-		ExpressionAttributeValues: values,
-	})
+	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
 	if err != nil {
 		return wrap("finish run "+fireID(r), err)
 	}
 	return nil
 }
 
-// addToSummary updates runCount and lastRun of the schedule item with one
-// UpdateItem. When a later fire already set lastRun, a second UpdateItem
+// addToSummary updates runCount and lastRun of the schedule item. New
+// schedule items start with lastRunAt 0, so one UpdateItem on the
+// condition "lastRunAt <= :at" serves almost every fire; the condition also
+// fails for a deleted schedule, which stays deleted. When it fails, a
+// second UpdateItem tells the cases apart: an item stored without
+// lastRunAt gets it, and when a later fire already set lastRun, a third
 // only adds to runCount.
 func (s *Store) addToSummary(ctx context.Context, r *schedule.Run) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
-		Key:              scheduleKey(r.ScheduleID),
-		UpdateExpression: aws.String("ADD runCount :one SET lastRunAt = :at, lastRunOutcome = :outcome"),
-		ConditionExpression: aws.String("attribute_exists(pk) AND " +
-			"(attribute_not_exists(lastRunAt) OR lastRunAt <= :at)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":one":     num(1),
-			":at":      num(r.FireAt.UnixMilli()),
-			":outcome": str(string(r.Outcome)),
-		},
-	})
-	if err == nil {
-		return nil
+	update := aws.String("ADD runCount :one SET lastRunAt = :at, lastRunOutcome = :outcome")
+	values := map[string]types.AttributeValue{
+		":one":     num(1),
+		":at":      num(r.FireAt.UnixMilli()),
+		":outcome": str(string(r.Outcome)),
 	}
-	if !isConditionFailed(err) {
-		return wrap("finish run "+fireID(r), err)
+	for _, cond := range []string{
+		"lastRunAt <= :at",
+		"attribute_exists(pk) AND (attribute_not_exists(lastRunAt) OR lastRunAt <= :at)",
+	} {
+		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                 &s.table,
+			Key:                       scheduleKey(r.ScheduleID),
+			UpdateExpression:          update,
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeValues: values,
+		})
+		if err == nil {
+			return nil
+		}
+		if !isConditionFailed(err) {
+			return wrap("finish run "+fireID(r), err)
+		}
 	}
 
-	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       scheduleKey(r.ScheduleID),
 		UpdateExpression:          aws.String("ADD runCount :one"),

@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/schedule"
 )
@@ -118,6 +122,81 @@ func TestStore_FinishRun(t *testing.T) {
 	mustFinish(t, s, sc.ID, base.Add(4*time.Minute), schedule.OutcomeExpired)
 	if _, err := s.GetSchedule(ctx, "alice", sc.ID); !errors.Is(err, schedule.ErrNotFound) {
 		t.Errorf("schedule after FinishRun: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestStore_FinishRun_ItemWithoutLastRunAt(t *testing.T) {
+	t.Parallel()
+	client, table := MustCreateTable(t)
+	s := dynamo.New(client, table)
+	ctx := context.Background()
+	sc := newSchedule(t, "alice", "legacy")
+	MustCreate(t, s, sc)
+	got, err := s.GetSchedule(ctx, "alice", sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LastRun != nil || got.RunCount != 0 {
+		t.Fatalf("new schedule: lastRun = %+v, runCount = %d, want none and 0", got.LastRun, got.RunCount)
+	}
+	// Items written before lastRunAt started at 0 have no such attribute.
+	_, err = client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        &table,
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "S#" + sc.ID}, "sk": &types.AttributeValueMemberS{Value: "S"}},
+		UpdateExpression: aws.String("REMOVE lastRunAt"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	mustFinish(t, s, sc.ID, at, schedule.OutcomeDelivered)
+	mustFinish(t, s, sc.ID, at.Add(-time.Minute), schedule.OutcomeExpired)
+	got, err = s.GetSchedule(ctx, "alice", sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RunCount != 2 {
+		t.Errorf("runCount = %d, want 2", got.RunCount)
+	}
+	if got.LastRun == nil || !got.LastRun.FireAt.Equal(at) || got.LastRun.Outcome != schedule.OutcomeDelivered {
+		t.Errorf("lastRun = %+v, want DELIVERED at %v", got.LastRun, at)
+	}
+}
+
+func TestStore_FinishRun_RetryThenDelivered(t *testing.T) {
+	t.Parallel()
+	s := MustOpenStore(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	first := &schedule.Run{ScheduleID: "sch-1", Version: 1, FireAt: at, Attempt: 1, Topics: 1}
+	if ok, err := s.ClaimFire(ctx, first, time.Minute); err != nil || !ok {
+		t.Fatalf("claim attempt 1 = %v, %v, want true", ok, err)
+	}
+	first.Outcome, first.Error = schedule.OutcomeRetrying, "mqtt: publish: connection refused"
+	if err := s.FinishRun(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	second := &schedule.Run{ScheduleID: "sch-1", Version: 1, FireAt: at, Attempt: 2, Topics: 1}
+	if ok, err := s.ClaimFire(ctx, second, time.Minute); err != nil || !ok {
+		t.Fatalf("claim attempt 2 = %v, %v, want true", ok, err)
+	}
+	second.Outcome = schedule.OutcomeDelivered
+	if err := s.FinishRun(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := s.ListRuns(ctx, "sch-1", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Fatalf("got %d runs, want 1", len(runs))
+	}
+	if r := runs[0]; r.Outcome != schedule.OutcomeDelivered || r.Attempt != 2 || r.Error != "" {
+		t.Errorf("run = outcome %s, attempt %d, error %q; want DELIVERED, 2, no error", r.Outcome, r.Attempt, r.Error)
+	}
+	if ok, err := s.ClaimFire(ctx, &schedule.Run{ScheduleID: "sch-1", Version: 1, FireAt: at, Attempt: 3, Topics: 1}, time.Minute); err != nil || ok {
+		t.Errorf("claim after delivery = %v, %v, want false", ok, err)
 	}
 }
 

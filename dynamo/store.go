@@ -114,6 +114,7 @@ func (s *Store) CreateSchedule(ctx context.Context, sc *schedule.Schedule) error
 		return fmt.Errorf("dynamodb: create schedule %s: %w", sc.ID, err)
 	}
 	item[attrRunCount] = num(0)
+	item[attrLastRunAt] = num(0)
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &s.table,
 		Item:                item,
@@ -396,7 +397,8 @@ func decodeSchedule(item map[string]types.AttributeValue) (*schedule.Schedule, e
 		return nil, fmt.Errorf("decode schedule %s: %w", getS(item, attrPK), err)
 	}
 	sc.RunCount, _ = getN(item, attrRunCount)
-	if ms, ok := getN(item, attrLastRunAt); ok {
+	// New items start with lastRunAt 0: no run yet.
+	if ms, ok := getN(item, attrLastRunAt); ok && ms > 0 {
 		sc.LastRun = &schedule.RunSummary{
 			FireAt:  time.UnixMilli(ms).UTC(),
 			Outcome: schedule.Outcome(getS(item, attrLastOutcome)),
