@@ -172,6 +172,20 @@ func (s *Spec) firedFields(now time.Time) (amqFields, bool) {
 	if horizon := now.AddDate(firedYears, 0, 2); horizon.Before(until) {
 		until = horizon
 	}
+	if s.cron.everyDay() {
+		// An every-day cron fires at its local times under each offset
+		// of the zone and at the ends of gaps, which is exactly what
+		// utcFields derives from the zone's transitions, without walking
+		// years of fires.
+		return s.cron.utcFields(s.loc, s.lifeStart(now), until), true
+	}
+	return s.walkFires(now, until)
+}
+
+// walkFires returns the UTC field sets of the fires in (now, until], made
+// safe for ActiveMQ, or false when there are none or more than
+// firedMaxFires.
+func (s *Spec) walkFires(now, until time.Time) (amqFields, bool) {
 	var f amqFields
 	n := 0
 	for t, ok := s.Next(now); ok && !t.After(until); t, ok = s.Next(t) {

@@ -421,6 +421,17 @@ func isDigits(s string) bool {
 	return true
 }
 
+// everyDay reports whether the day, month and year fields match every
+// date.
+func (c *cronSpec) everyDay() bool {
+	for i := range MaxYear - MinYear + 1 {
+		if c.years[i/64]&(1<<(i%64)) == 0 {
+			return false
+		}
+	}
+	return c.months&allMonths == allMonths && c.days.dom&allDom == allDom && c.days.dow&allDow == allDow
+}
+
 // yearOK reports whether year y is in the year field.
 func (c *cronSpec) yearOK(y int) bool {
 	if y < MinYear || y > MaxYear {

@@ -460,3 +460,45 @@ func TestFormatFires(t *testing.T) {
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+func TestSpec_FiredFieldsEveryDay(t *testing.T) {
+	// Every-day crons take their UTC fields from the zone's offsets. The
+	// walk over their actual fires must give the same fields.
+	zones := []string{
+		"UTC", "Europe/Berlin", "Europe/London", "Europe/Dublin", "America/New_York",
+		"America/St_Johns", "America/Sao_Paulo", "America/Santiago", "Africa/Casablanca",
+		"Asia/Kolkata", "Asia/Kathmandu", "Asia/Tehran", "Australia/Lord_Howe",
+		"Australia/Sydney", "Pacific/Auckland", "Pacific/Chatham", "Antarctica/Troll",
+	}
+	exprs := []string{
+		"0 9 * * *", "30 2 * * *", "59 23 * * *", "0 0 * * *", "15 1-3 * * *",
+		"0,30 * * * *", "*/15 9-17 * * *", "@daily", "@hourly",
+		"cron(0 9 * * ? *)", "cron(30 2 ? * * *)", "cron(0/20 0-2 * * ? *)",
+	}
+	sends := []string{"2026-01-10T05:17:00Z", "2026-03-29T00:30:00Z", "2026-10-24T23:59:30Z"}
+	for _, zone := range zones {
+		for _, expr := range exprs {
+			for _, sent := range sends {
+				now := mustTime(t, sent)
+				end := now.AddDate(1, 1, 0)
+				s := mustParse(t, expr, Options{Timezone: zone, End: &end})
+				if !s.cron.everyDay() {
+					t.Fatalf("%q: everyDay = false", expr)
+				}
+				got, ok := s.firedFields(now)
+				want, walked := s.walkFires(now, end)
+				if !ok || !walked {
+					t.Fatalf("%q in %s: fields found = %v, walk found = %v", expr, zone, ok, walked)
+				}
+				if got != want {
+					t.Errorf("%q in %s sent %s: fields %s, walk over the fires %s", expr, zone, sent, got, want)
+				}
+			}
+		}
+	}
+	for _, expr := range []string{"0 9 * * 1-5", "0 9 1 * *", "0 9 * 3 *", "cron(0 9 ? * MON *)", "cron(0 9 * * ? 2027)"} {
+		if mustParse(t, expr, Options{}).cron.everyDay() {
+			t.Errorf("%q: everyDay = true", expr)
+		}
+	}
+}
