@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -530,6 +531,79 @@ func TestSource_Batching(t *testing.T) {
 		t.Errorf("batch sizes = %v, want [10 10 5]", sizes)
 	}
 	r.expectNone(t, 500*time.Millisecond)
+}
+
+func TestSource_OneBatchInHandler(t *testing.T) {
+	t.Parallel()
+	c := MustTestConfig(t, MustBrokerAddr(t))
+	b := New(c)
+	defer b.Close()
+	ctx := context.Background()
+	const n = 30
+	for range n {
+		if err := b.ScheduleJob(ctx, testJob("one-batch")); err != nil {
+			t.Fatalf("ScheduleJob: %v", err)
+		}
+	}
+
+	// The first batch stays in the handler until gate closes. The next
+	// batch fills meanwhile but must not reach the handler.
+	gate := make(chan struct{})
+	var active, most atomic.Int32
+	var sizes []int
+	var mu sync.Mutex
+	calls := make(chan int, n)
+	handler := func(_ context.Context, ev events.ActiveMQEvent) error {
+		now := active.Add(1)
+		defer active.Add(-1)
+		for {
+			m := most.Load()
+			if now <= m || most.CompareAndSwap(m, now) {
+				break
+			}
+		}
+		mu.Lock()
+		sizes = append(sizes, len(ev.Messages))
+		call := len(sizes)
+		mu.Unlock()
+		calls <- call
+		if call == 1 {
+			<-gate
+		}
+		return nil
+	}
+	srcCtx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = NewSource(SourceConfig{Config: c, BatchSize: 10, Window: 200 * time.Millisecond}).Run(srcCtx, handler)
+	}()
+	defer func() { cancel(); <-done }()
+
+	if call := <-calls; call != 1 {
+		t.Fatalf("first call = %d", call)
+	}
+	select {
+	case call := <-calls:
+		t.Fatalf("call %d started while call 1 was in the handler", call)
+	case <-time.After(time.Second):
+	}
+	close(gate)
+	for range 2 {
+		select {
+		case <-calls:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the remaining batches did not reach the handler")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 3 || sizes[0] != 10 || sizes[1] != 10 || sizes[2] != 10 {
+		t.Errorf("batch sizes = %v, want [10 10 10]", sizes)
+	}
+	if m := most.Load(); m != 1 {
+		t.Errorf("%d batches were in the handler at once, want 1", m)
+	}
 }
 
 func TestSource_Window(t *testing.T) {

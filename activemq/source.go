@@ -30,8 +30,9 @@ type SourceConfig struct {
 	// Config holds the connection settings and the queue to consume.
 	// PoolSize is not used.
 	Config
-	// BatchSize is the most messages in one event, and also the broker's
-	// prefetch, so at most BatchSize messages are unacknowledged.
+	// BatchSize is the most messages in one event. The broker's prefetch
+	// is twice as much, so that the next batch fills while one is in the
+	// handler: at most 2*BatchSize messages are unacknowledged.
 	BatchSize int
 	// Window is the longest wait, from the first message of a batch, for
 	// the batch to fill up.
@@ -146,21 +147,42 @@ func (s *Source) consume(ctx context.Context, handler Handler) (handled bool, er
 	// messages left unacknowledged go back to the queue.
 	defer conn.Disconnect()
 
+	prefetch := 2 * s.cfg.BatchSize
 	sub, err := conn.Subscribe(s.cfg.queueDestination(), stomp.AckClientIndividual,
-		stomp.SubscribeOpt.Header("activemq.prefetchSize", strconv.Itoa(s.cfg.BatchSize)))
+		stomp.SubscribeOpt.Header("activemq.prefetchSize", strconv.Itoa(prefetch)))
 	if err != nil {
 		return false, fmt.Errorf("subscribe: %w", err)
 	}
 	s.log.Info("consuming", "batchSize", s.cfg.BatchSize, "window", s.cfg.Window)
 
-	// With client-individual acks, the broker keeps at most BatchSize
+	// With client-individual acks, the broker keeps at most prefetch
 	// messages unacknowledged, so a buffer of that size never fills. go-stomp
 	// stops writing frames, ACK included, while a subscription's channel is
 	// full, so sub.C must be read all the time.
-	msgs := make(chan *stomp.Message, s.cfg.BatchSize+1)
+	msgs := make(chan *stomp.Message, prefetch+1)
 	stop := make(chan struct{})
 	defer close(stop)
 	go pump(sub, msgs, stop)
+
+	// One batch at a time is in the handler, in its own goroutine, while
+	// this loop fills the next one, as Lambda runs several invocations of
+	// one event source mapping at once. inflight is nil when the handler
+	// is idle. Before the connection closes, the batch in the handler
+	// finishes, so that its ACK frames are written.
+	var inflight chan error
+	finish := func() error {
+		err := <-inflight
+		inflight = nil
+		if err == nil {
+			handled = true
+		}
+		return err
+	}
+	defer func() {
+		if inflight != nil {
+			_ = finish()
+		}
+	}()
 
 	var batch []*stomp.Message
 	window := time.NewTimer(s.cfg.Window)
@@ -171,6 +193,13 @@ func (s *Source) consume(ctx context.Context, handler Handler) (handled bool, er
 		select {
 		case <-ctx.Done():
 			return handled, ctx.Err()
+		case err := <-inflight:
+			inflight = nil
+			if err != nil {
+				return handled, err
+			}
+			handled = true
+			continue
 		case m, ok := <-msgs:
 			if !ok {
 				return handled, errors.New("subscription closed")
@@ -186,15 +215,22 @@ func (s *Source) consume(ctx context.Context, handler Handler) (handled bool, er
 				continue
 			}
 		case <-window.C:
+			if len(batch) == 0 {
+				continue
+			}
 		}
 
 		window.Stop()
-		err := s.handle(ctx, conn, batch, handler)
-		batch = nil
-		if err != nil {
-			return handled, err
+		if inflight != nil {
+			if err := finish(); err != nil {
+				return handled, err
+			}
 		}
-		handled = true
+		inflight = make(chan error, 1)
+		go func(batch []*stomp.Message, done chan<- error) {
+			done <- s.handle(ctx, conn, batch, handler)
+		}(batch, inflight)
+		batch = nil
 	}
 }
 
