@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +61,11 @@ type options struct {
 	profileDir          string
 	toolsDir            string
 	smoke               bool
+	scenarios           map[string]bool
 }
+
+// scenarioNames are the values of -scenarios, in the order they run.
+var scenarioNames = []string{"create", "burst", "capacity"}
 
 // smokeOptions are the settings of -smoke and of the smoke test: small
 // counts, one repetition and at(...) instants, so that a run takes about
@@ -94,8 +99,18 @@ func parseFlags(args []string) (*options, error) {
 	fs.StringVar(&o.profileDir, "cpuprofile-dir", "", "write a CPU profile of this process per scenario and repetition to this folder")
 	fs.StringVar(&o.toolsDir, "tools-dir", "tools", "folder whose node_modules contains dynalite")
 	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario once with small counts and at(...) instants; overrides the count flags")
+	only := fs.String("scenarios", strings.Join(scenarioNames, ","), "comma-separated scenarios to run: create (1), burst (3), capacity (2)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	o.scenarios = map[string]bool{}
+	for name := range strings.SplitSeq(*only, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(scenarioNames, name) {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q; use a comma-separated list of %s",
+				name, strings.Join(scenarioNames, ", "))
+		}
+		o.scenarios[name] = true
 	}
 
 	if o.smoke {
@@ -171,18 +186,24 @@ func measure(ctx context.Context, o *options, ep localstack.Endpoints, dir strin
 	defer e.close()
 
 	res := newResults()
-	for rep := 1; rep <= o.reps; rep++ {
+	for rep := 1; rep <= o.reps && (o.scenarios["create"] || o.scenarios["burst"]); rep++ {
 		log.Info("repetition", "rep", rep, "of", o.reps)
-		if err := profiled(o, "create", rep, func() error { return e.measureCreate(ctx, res, rep, log) }); err != nil {
-			return nil, fmt.Errorf("scenario 1, repetition %d: %w", rep, err)
+		if o.scenarios["create"] {
+			if err := profiled(o, "create", rep, func() error { return e.measureCreate(ctx, res, rep, log) }); err != nil {
+				return nil, fmt.Errorf("scenario 1, repetition %d: %w", rep, err)
+			}
 		}
-		// Bursts use daily crons in UTC, so they are created at that rate.
+		if !o.scenarios["burst"] {
+			continue
+		}
+		// Bursts use daily crons in UTC, so they are created at that rate;
+		// without scenario 1 the wait before the instant assumes a slow one.
 		createRate := res.median("c8.daily.UTC.rate")
 		if err := profiled(o, "burst", rep, func() error { return e.measureBurst(ctx, res, rep, createRate, log) }); err != nil {
 			return nil, fmt.Errorf("scenario 3, repetition %d: %w", rep, err)
 		}
 	}
-	for rep := 1; rep <= o.capacityReps; rep++ {
+	for rep := 1; rep <= o.capacityReps && o.scenarios["capacity"]; rep++ {
 		createRate := res.median("c8.api.rate")
 		if err := profiled(o, "capacity", rep, func() error { return e.measureCapacity(ctx, res, rep, createRate, log) }); err != nil {
 			return nil, fmt.Errorf("scenario 2, repetition %d: %w", rep, err)
@@ -219,6 +240,9 @@ func writePage(w io.Writer, res *results, o *options, m machine) {
 	writeMethod(w)
 	res.writeTables(w, []string{sectionCreate, sectionCapacity, sectionBurst, sectionCPU})
 	res.writeBusiest(w)
+	if !o.scenarios["burst"] {
+		return // the cost model reads the burst's figures
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### 4. Cost per fire on AWS")
 	fmt.Fprintln(w)
@@ -241,6 +265,15 @@ func writeContext(w io.Writer, o *options, m machine) {
 	fmt.Fprintf(w, "- command: `%s`\n", m.command)
 	fmt.Fprintf(w, "- date: %s to %s UTC\n", m.started.Format("2006-01-02 15:04"), m.finished.Format("15:04"))
 	fmt.Fprintf(w, "- repetitions: %d of scenarios 1 and 3, %d of scenario 2\n", o.reps, o.capacityReps)
+	if len(o.scenarios) < len(scenarioNames) {
+		var ran []string
+		for _, name := range scenarioNames {
+			if o.scenarios[name] {
+				ran = append(ran, name)
+			}
+		}
+		fmt.Fprintf(w, "- scenarios run: %s only\n", strings.Join(ran, ", "))
+	}
 	fmt.Fprintf(w, "- dispatcher: %d event source(s), batch size %d, batching window %s (the defaults of Lambda's Amazon MQ "+
 		"event source); API broker client: %d STOMP connections; DynamoDB idle connections per host: %s\n",
 		o.consumers, o.batchSize, o.window, o.poolSize, idleConns(o.dynamoIdleConns))
