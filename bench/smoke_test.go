@@ -48,8 +48,8 @@ func TestMeasure_Smoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	res, err := measure(ctx, o, ep, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	res := newResults()
+	if err := measure(ctx, o, ep, dir, res, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatalf("measure: %v", err)
 	}
 
