@@ -147,12 +147,15 @@ func (e *benchEnv) putCreate(res *results, c int, api, raw, raw2 createResult) {
 
 // instantAfter returns the fire instant of a burst whose n schedules are
 // created at about perSecond: the next minute boundary (cron) or whole
-// second (at) after the creation time plus a margin.
+// second (at) after three times the creation time plus a margin. Jobs due
+// at one instant are stored more slowly than jobs with distinct instants,
+// because the broker rewrites the instant's list of jobs at each insert,
+// so perSecond, measured with distinct instants, overstates their rate.
 func (e *benchEnv) instantAfter(n int, perSecond float64) time.Time {
 	if math.IsNaN(perSecond) || perSecond <= 0 {
 		perSecond = 100
 	}
-	lead := time.Duration(float64(n)/perSecond*1.5*float64(time.Second)) + 5*time.Second
+	lead := time.Duration(float64(n)/perSecond*3*float64(time.Second)) + 10*time.Second
 	t := time.Now().Add(lead)
 	if e.opts.useAt {
 		return t.Truncate(time.Second).Add(time.Second)
