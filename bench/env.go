@@ -225,6 +225,53 @@ func (s cpuSample) coresSince(before cpuSample) map[string]float64 {
 	return out
 }
 
+// Idle servers: a measurement starts once the servers together use less
+// than idleCores over one idleStep, or after the -idle-wait flag's time at
+// most. A broker still storing the jobs of a burst, or dynalite compacting
+// its tables, would otherwise slow down whichever measurement comes next.
+const (
+	idleCores = 0.15
+	idleStep  = time.Second
+)
+
+// waitIdle waits until the servers are idle, and reports how long it
+// waited and whether they became idle.
+func (e *benchEnv) waitIdle(ctx context.Context) (time.Duration, bool) {
+	start := time.Now()
+	if e.opts.idleWait <= 0 {
+		return 0, true
+	}
+	for time.Since(start) < e.opts.idleWait {
+		before := e.sampleCPU()
+		select {
+		case <-ctx.Done():
+			return time.Since(start), false
+		case <-time.After(idleStep):
+		}
+		used := 0.0
+		for part, cores := range e.sampleCPU().coresSince(before) {
+			if part != "bench" {
+				used += cores
+			}
+		}
+		if used < idleCores {
+			return time.Since(start), true
+		}
+	}
+	return time.Since(start), false
+}
+
+// settle waits until the servers are idle and logs a wait of more than one
+// step.
+func (e *benchEnv) settle(ctx context.Context, log *slog.Logger) {
+	waited, idle := e.waitIdle(ctx)
+	if !idle {
+		log.Warn("servers still busy; measuring anyway", "waited", waited.Round(time.Second))
+	} else if waited > 2*idleStep {
+		log.Info("waited for idle servers", "waited", waited.Round(time.Second))
+	}
+}
+
 // brokerRSS returns the ActiveMQ JVM's resident memory in MB.
 func (e *benchEnv) brokerRSS() float64 {
 	return jvmRSS(partGroup(e.dir, localstack.ActiveMQ))

@@ -62,6 +62,7 @@ type options struct {
 	profileDir          string
 	toolsDir            string
 	smoke               bool
+	idleWait            time.Duration
 	scenarios           map[string]bool
 }
 
@@ -98,6 +99,7 @@ func parseFlags(args []string) (*options, error) {
 
 	fs.StringVar(&o.out, "out", "", "write the results page to this file (for example docs/benchmarks.md); empty prints only")
 	fs.StringVar(&o.profileDir, "cpuprofile-dir", "", "write a CPU profile of this process per scenario and repetition to this folder")
+	fs.DurationVar(&o.idleWait, "idle-wait", 30*time.Second, "longest wait before each measurement for the servers to become idle; 0 starts at once")
 	fs.StringVar(&o.toolsDir, "tools-dir", "tools", "folder whose node_modules contains dynalite")
 	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario once with small counts and at(...) instants; overrides the count flags")
 	only := fs.String("scenarios", strings.Join(scenarioNames, ","), "comma-separated scenarios to run: create (1), burst (3), capacity (2)")
@@ -296,6 +298,10 @@ func writeContext(w io.Writer, o *options, m machine) {
 		burstForm = "`at(...)` for one upcoming whole second; the broker rounds delay jobs up to 500 ms steps, so fires can start up to 500 ms after the instant"
 	}
 	fmt.Fprintf(w, "- bursts are due at %s\n", burstForm)
+	if o.idleWait > 0 {
+		fmt.Fprintf(w, "- each measurement starts once the servers use less than %.2f cores over %s, after %s at most\n",
+			idleCores, idleStep, o.idleWait)
+	}
 }
 
 // writeMethod writes how each figure is measured.

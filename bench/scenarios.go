@@ -63,6 +63,7 @@ func (e *benchEnv) recordCPU(res *results, phase string, before cpuSample) {
 func (e *benchEnv) measureCreate(ctx context.Context, res *results, rep int, log *slog.Logger) error {
 	n := e.opts.createN
 	for _, c := range apiConcurrency {
+		e.settle(ctx, log)
 		cpu := e.sampleCPU()
 		api := newAPIClient(e.apiURL, c)
 		owner := fmt.Sprintf("bench-api-%d-%d", c, rep)
@@ -74,6 +75,7 @@ func (e *benchEnv) measureCreate(ctx context.Context, res *results, rep int, log
 		}
 		log.Info("API create", "concurrency", c, "n", n, "perSecond", math.Round(r.throughput()), "elapsed", r.elapsed.Round(time.Millisecond))
 
+		e.settle(ctx, log)
 		cpu = e.sampleCPU()
 		raw, err := e.rawCreate(ctx, n, c, 1)
 		if err != nil {
@@ -83,6 +85,7 @@ func (e *benchEnv) measureCreate(ctx context.Context, res *results, rep int, log
 		if raw.errors > 0 {
 			return fmt.Errorf("raw create at concurrency %d: %d of %d failed: %w", c, raw.errors, n, raw.firstErr)
 		}
+		e.settle(ctx, log)
 		raw2, err := e.rawCreate(ctx, n, c, 2)
 		if err != nil {
 			return err
@@ -110,6 +113,7 @@ func (e *benchEnv) measureDailyCreate(ctx context.Context, res *results, rep int
 		return fmt.Errorf("load zone %s: %w", zone, err)
 	}
 	c := 8
+	e.settle(ctx, log)
 	cpu := e.sampleCPU()
 	api := newAPIClient(e.apiURL, c)
 	kind := fmt.Sprintf("daily%dr%d%s-", c, rep, strings.ReplaceAll(zone, "/", ""))
@@ -253,12 +257,14 @@ func (e *benchEnv) waitBatches(ctx context.Context, messages int, timeout time.D
 // n schedules through the product, each burst at an instant of its own.
 func (e *benchEnv) measureBurst(ctx context.Context, res *results, rep int, createRate float64, log *slog.Logger) error {
 	n := e.opts.burstN
+	e.settle(ctx, log)
 	raw, err := e.runRawBurst(ctx, res, rep, n)
 	if err != nil {
 		return err
 	}
 	log.Info("raw burst", "n", n, "delivered", raw.delivered, "perSecond", math.Round(raw.firesPerSecond()), "p99ms", raw.p99)
 
+	e.settle(ctx, log)
 	prefix := fmt.Sprintf("bench/%s/burst%d/", e.runID, rep)
 	ids := make([]string, n)
 	st, before, err := e.dueBurst(ctx, "bench-burst-"+itoa(rep), prefix, n, createRate, ids)
