@@ -133,13 +133,12 @@ func (s *Store) writeOutcome(ctx context.Context, r *schedule.Run, now time.Time
 	return nil
 }
 
-// addToSummary updates runCount and lastRun of the schedule item. New
-// schedule items start with lastRunAt 0, so one UpdateItem on the
-// condition "lastRunAt <= :at" serves almost every fire; the condition also
-// fails for a deleted schedule, which stays deleted. When it fails, a
-// second UpdateItem tells the cases apart: an item stored without
-// lastRunAt gets it, and when a later fire already set lastRun, a third
-// only adds to runCount.
+// addToSummary adds run r to runCount and lastRun of the schedule item.
+// New items start with lastRunAt 0, so the condition "lastRunAt <= :at"
+// passes for almost every fire, and it fails for a deleted schedule, which
+// stays deleted. When it fails, a second UpdateItem sets lastRun on an item
+// stored without lastRunAt, and a third only adds to runCount when a later
+// fire already set lastRun.
 func (s *Store) addToSummary(ctx context.Context, r *schedule.Run) error {
 	update := aws.String("ADD runCount :one SET lastRunAt = :at, lastRunOutcome = :outcome")
 	values := map[string]types.AttributeValue{

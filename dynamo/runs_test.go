@@ -173,6 +173,7 @@ func TestStore_FinishRun_RetryThenDelivered(t *testing.T) {
 	if ok, err := s.ClaimFire(ctx, first, time.Minute); err != nil || !ok {
 		t.Fatalf("claim attempt 1 = %v, %v, want true", ok, err)
 	}
+
 	first.Outcome, first.Error = schedule.OutcomeRetrying, "mqtt: publish: connection refused"
 	if err := s.FinishRun(ctx, first); err != nil {
 		t.Fatal(err)
@@ -185,6 +186,7 @@ func TestStore_FinishRun_RetryThenDelivered(t *testing.T) {
 	if err := s.FinishRun(ctx, second); err != nil {
 		t.Fatal(err)
 	}
+
 	runs, err := s.ListRuns(ctx, "sch-1", 10)
 	if err != nil {
 		t.Fatal(err)
