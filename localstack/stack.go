@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -76,6 +77,7 @@ type Stack struct {
 
 	mu      sync.Mutex
 	stopped bool
+	lock    *os.File // the data folder's lock, held until Stop
 }
 
 // Start checks that the servers' programs exist and their ports are free,
@@ -92,6 +94,12 @@ func Start(ctx context.Context, c Config) (*Stack, error) {
 	}
 	s := newStack(c)
 
+	// The lock comes first: without it, this start would take the servers
+	// of a stack that is still running in the folder for leftovers.
+	if s.lock, err = lockDir(c.Dir); err != nil {
+		return nil, err
+	}
+
 	// Check everything before starting anything, so that a missing program
 	// or a taken port leaves no process behind.
 	var problems []error
@@ -99,6 +107,7 @@ func Start(ctx context.Context, c Config) (*Stack, error) {
 		problems = append(problems, s.parts[name].check(0))
 	}
 	if err := errors.Join(problems...); err != nil {
+		s.lock.Close()
 		return nil, err
 	}
 
@@ -226,6 +235,9 @@ func (s *Stack) Stop() error {
 		}()
 	}
 	wg.Wait()
+	if s.lock != nil {
+		s.lock.Close()
+	}
 	s.log.Info("local stack stopped", "dir", s.cfg.Dir)
 	return errors.Join(errs...)
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,9 +181,42 @@ func TestStart_PortInUse(t *testing.T) {
 	if !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %q, want it to contain %q", err, want)
 	}
-	if entries, _ := os.ReadDir(cfg.Dir); len(entries) != 0 {
-		t.Errorf("data folder has %d entries, want none: nothing may start", len(entries))
+	entries, _ := os.ReadDir(cfg.Dir)
+	for _, e := range entries {
+		if e.Name() != lockName {
+			t.Errorf("data folder has %s, want only %s: nothing may start", e.Name(), lockName)
+		}
 	}
+}
+
+func TestStart_FolderInUse(t *testing.T) {
+	s, _ := MustStart(t, Config{})
+	second := testConfig(t)
+	second.Dir = s.Dir()
+	if _, err := Start(context.Background(), second); err == nil {
+		t.Fatal("a second Start in the same data folder succeeded")
+	} else {
+		want := fmt.Sprintf("data folder %s is in use by another mqcron process (pid %d)", s.Dir(), os.Getpid())
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error = %q, want it to contain %q", err, want)
+		}
+	}
+
+	// The running stack's servers are untouched.
+	for _, name := range []string{ActiveMQ, Dynalite, Mosquitto} {
+		p, err := s.part(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pid := p.pid(); pid == 0 || syscall.Kill(pid, 0) != nil {
+			t.Errorf("%s: process %d is gone after the refused Start", name, pid)
+		}
+	}
+	conn, err := net.DialTimeout("tcp", s.Endpoints().STOMPAddr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("STOMP port after the refused Start: %v", err)
+	}
+	conn.Close()
 }
 
 func TestStart_MissingDynalite(t *testing.T) {

@@ -100,6 +100,8 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{[]string{"delete", "s1", "--if-match", "abc"}, `--if-match is "abc"`},
 		{[]string{"update", "s1", "-f", file}, `contains schedule "other", not "s1"`},
 		{[]string{"import", "-f", file, "--concurrency", "0"}, "--concurrency is 0"},
+		{[]string{"preview", "rate(1 hour)", "rate(2 hours)"}, "give exactly one expression"},
+		{[]string{"preview", "rate(1 hour)", "--bogus"}, "flag provided but not defined: -bogus"},
 	}
 	for _, tt := range tests {
 		// No request reaches this address: every case fails before the
@@ -114,6 +116,20 @@ func TestCLI_UsageErrors(t *testing.T) {
 		if !strings.Contains(r.stderr, fmt.Sprintf("Run 'mqcron %s -h' for usage.", tt.args[0])) {
 			t.Errorf("%v: stderr = %q, want the -h hint", tt.args, r.stderr)
 		}
+	}
+}
+
+func TestCLI_PreviewFlagsAfterExpression(t *testing.T) {
+	r := runCLI(t, "http://127.0.0.1:9", "preview", "cron(30 2 * * ? *)",
+		"--timezone", "Europe/Berlin", "--count", "3", "--after", "2026-03-27T00:00:00Z")
+	if r.code != 0 {
+		t.Fatalf("exit = %d, want 0 (stderr %q)", r.code, r.stderr)
+	}
+	// 02:30 does not exist on 29 March in Berlin; the fire comes at the
+	// end of the gap.
+	want := "2026-03-27T02:30:00+01:00\n2026-03-28T02:30:00+01:00\n2026-03-29T03:00:00+02:00\n"
+	if r.stdout != want {
+		t.Errorf("stdout = %q, want %q", r.stdout, want)
 	}
 }
 

@@ -17,7 +17,7 @@ func runPreviewCommand(ctx context.Context, args []string, env *cliEnv) error {
 		return a == "-remote" || a == "--remote" || strings.HasPrefix(a, "-remote=") || strings.HasPrefix(a, "--remote=")
 	})
 	if !remote {
-		return runPreview(args, env.stdout)
+		return runPreview(args, env)
 	}
 
 	fs := newFlagSet("preview", "--remote [flags] EXPRESSION")

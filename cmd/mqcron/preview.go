@@ -2,9 +2,7 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -15,24 +13,22 @@ import (
 
 // runPreview prints the next fires of an expression, one RFC 3339 instant
 // per line.
-func runPreview(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("preview", flag.ContinueOnError)
+func runPreview(args []string, env *cliEnv) error {
+	out := env.stdout
+	fs := newFlagSet("preview", "[flags] EXPRESSION")
 	after := fs.String("after", "", "count fires after this RFC 3339 instant (default: now)")
 	count := fs.Int("count", 10, "number of fires to print, 1 to 100")
 	zone := fs.String("timezone", "UTC", "IANA time zone of the expression")
 	start := fs.String("start", "", "start date, RFC 3339 (optional)")
 	end := fs.String("end", "", "end date, RFC 3339 (optional)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: mqcron preview [flags] EXPRESSION")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseArgs(fs, args, env)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("give exactly one expression, quoted, such as 'cron(0 9 * * ? *)'")
+	if len(positional) != 1 {
+		return usagef("preview", "give exactly one expression, quoted, such as 'cron(0 9 * * ? *)'")
 	}
+	expr := positional[0]
 	from := time.Now()
 	if *after != "" {
 		t, err := time.Parse(time.RFC3339, *after)
@@ -55,7 +51,7 @@ func runPreview(args []string, out io.Writer) error {
 		}
 		*d.dst = &t
 	}
-	fires, err := scheduler.Preview(fs.Arg(0), o, from, *count)
+	fires, err := scheduler.Preview(expr, o, from, *count)
 	if err != nil {
 		var verr *schedule.ValidationError
 		if errors.As(err, &verr) {
