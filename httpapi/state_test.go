@@ -65,6 +65,16 @@ func TestHandler_PauseResumeSchedule(t *testing.T) {
 		}
 	})
 
+	t.Run("ResumeAgainKeepsVersion", func(t *testing.T) {
+		resp := c.Do(t, http.MethodPost, "/schedules/"+created.ID+"/resume", `{"note":"done"}`)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("status = %d, want 200: %s", resp.Status, resp.Body)
+		}
+		if got := resp.Header.Get("ETag"); got != `"3"` {
+			t.Errorf("ETag = %q, want %q: nothing changed", got, `"3"`)
+		}
+	})
+
 	t.Run("NoBody", func(t *testing.T) {
 		resp := c.Do(t, http.MethodPost, "/schedules/"+created.ID+"/pause", "")
 		if resp.Status != http.StatusOK {

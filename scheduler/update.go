@@ -76,6 +76,11 @@ func (s *Service) SetState(ctx context.Context, owner, id string, expectedVersio
 	if len(note) > schedule.MaxDescriptionLength {
 		return nil, schedule.Invalid("/note", "is %d bytes long; the maximum is %d", len(note), schedule.MaxDescriptionLength)
 	}
+	// Pausing a paused schedule, or resuming a running one, with the same
+	// note changes nothing and keeps the version, as a no-op patch does.
+	if cur.State == state && cur.StateNote == note {
+		return s.withNextFires(cur), nil
+	}
 	next := userFields(cur)
 	next.State = state
 	next.StateNote = note
