@@ -187,3 +187,21 @@ func TestProgress_PlainLines(t *testing.T) {
 		t.Errorf("output = %q, want one final line without carriage returns", got)
 	}
 }
+
+func TestParseLocalFlags_CORSOrigins(t *testing.T) {
+	f, err := parseLocalFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := splitList(f.corsOrigins); len(got) != 0 {
+		t.Errorf("default origins = %q, want none", got)
+	}
+	f, err = parseLocalFlags([]string{"--cors-origins", " http://localhost:5173, ,http://127.0.0.1:3000 "})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := splitList(f.corsOrigins)
+	if len(got) != 2 || got[0] != "http://localhost:5173" || got[1] != "http://127.0.0.1:3000" {
+		t.Errorf("origins = %q, want [http://localhost:5173 http://127.0.0.1:3000]", got)
+	}
+}

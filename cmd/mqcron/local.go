@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mqcron/mqcron/activemq"
@@ -33,6 +34,7 @@ type localFlags struct {
 	maxEventAge                     time.Duration
 	debug                           bool
 	canary                          bool
+	corsOrigins                     string
 }
 
 func parseLocalFlags(args []string) (*localFlags, error) {
@@ -49,6 +51,8 @@ func parseLocalFlags(args []string) (*localFlags, error) {
 	fs.BoolVar(&f.external, "external", false, "use servers that already run on the given ports instead of starting them")
 	fs.DurationVar(&f.maxEventAge, "max-event-age", dispatch.DefaultMaxEventAge, "how long a fire may wait before it expires")
 	fs.BoolVar(&f.debug, "debug", false, "log every wake-up and publish")
+	fs.StringVar(&f.corsOrigins, "cors-origins", "", "comma-separated origins whose browser pages may call the API, "+
+		"such as http://localhost:5173; none by default, because any web page could otherwise change schedules")
 	fs.BoolVar(&f.canary, "canary", true, "keep a liveness canary schedule that fires every minute to mqcron/health/canary")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -124,7 +128,7 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,
 		Owner:       httpapi.DevOwner,
-		CORSOrigins: []string{"*"},
+		CORSOrigins: splitList(f.corsOrigins),
 		Extra: map[string]http.Handler{
 			"GET /metrics":       d.Metrics().Handler(),
 			"GET /health/canary": canaryHandler(store),
@@ -181,3 +185,14 @@ Press Ctrl-C to stop every process this command started.
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+
+// splitList returns the non-empty, trimmed items of a comma-separated list.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
