@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mqcron/mqcron/internal/wire"
 )
 
 func TestReadItems_Formats(t *testing.T) {
@@ -193,14 +195,14 @@ func TestParseLocalFlags_CORSOrigins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := splitList(f.corsOrigins); len(got) != 0 {
+	if got := wire.SplitList(f.corsOrigins); len(got) != 0 {
 		t.Errorf("default origins = %q, want none", got)
 	}
 	f, err = parseLocalFlags([]string{"--cors-origins", " http://localhost:5173, ,http://127.0.0.1:3000 "})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := splitList(f.corsOrigins)
+	got := wire.SplitList(f.corsOrigins)
 	if len(got) != 2 || got[0] != "http://localhost:5173" || got[1] != "http://127.0.0.1:3000" {
 		t.Errorf("origins = %q, want [http://localhost:5173 http://127.0.0.1:3000]", got)
 	}

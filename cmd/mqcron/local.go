@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mqcron/mqcron/activemq"
@@ -19,6 +18,7 @@ import (
 	"github.com/mqcron/mqcron/dispatch"
 	"github.com/mqcron/mqcron/dynamo"
 	"github.com/mqcron/mqcron/httpapi"
+	"github.com/mqcron/mqcron/internal/wire"
 	"github.com/mqcron/mqcron/localstack"
 	"github.com/mqcron/mqcron/mqttpub"
 	"github.com/mqcron/mqcron/scheduler"
@@ -128,7 +128,7 @@ func serveLocal(ctx context.Context, f *localFlags, ep localstack.Endpoints, api
 	api := httpapi.New(httpapi.Config{
 		Service:     svc,
 		Owner:       httpapi.DevOwner,
-		CORSOrigins: splitList(f.corsOrigins),
+		CORSOrigins: wire.SplitList(f.corsOrigins),
 		Extra: map[string]http.Handler{
 			"GET /metrics":       d.Metrics().Handler(),
 			"GET /health/canary": canaryHandler(store),
@@ -185,14 +185,3 @@ Press Ctrl-C to stop every process this command started.
 
 func hostOf(addr string) string { h, _, _ := net.SplitHostPort(addr); return h }
 func portOf(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
-
-// splitList returns the non-empty, trimmed items of a comma-separated list.
-func splitList(s string) []string {
-	var out []string
-	for item := range strings.SplitSeq(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}

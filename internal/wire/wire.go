@@ -60,8 +60,13 @@ func Int(name string, def int) (int, error) {
 
 // List returns the comma-separated environment variable name.
 func List(name string) []string {
+	return SplitList(os.Getenv(name))
+}
+
+// SplitList returns the non-empty, trimmed items of a comma-separated list.
+func SplitList(s string) []string {
 	var out []string
-	for _, item := range strings.Split(os.Getenv(name), ",") {
+	for _, item := range strings.Split(s, ",") {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
