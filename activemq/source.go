@@ -30,9 +30,9 @@ type SourceConfig struct {
 	// Config holds the connection settings and the queue to consume.
 	// PoolSize is not used.
 	Config
-	// BatchSize is the most messages in one event. The broker's prefetch
-	// is twice as much, so that the next batch fills while one is in the
-	// handler: at most 2*BatchSize messages are unacknowledged.
+	// BatchSize is the maximum number of messages in one event. The
+	// broker's prefetch is twice that, so the next batch fills while the
+	// handler runs one, and at most 2*BatchSize messages are unacknowledged.
 	BatchSize int
 	// Window is the longest wait, from the first message of a batch, for
 	// the batch to fill up.
@@ -164,11 +164,11 @@ func (s *Source) consume(ctx context.Context, handler Handler) (handled bool, er
 	defer close(stop)
 	go pump(sub, msgs, stop)
 
-	// One batch at a time is in the handler, in its own goroutine, while
-	// this loop fills the next one, as Lambda runs several invocations of
-	// one event source mapping at once. inflight is nil when the handler
-	// is idle. Before the connection closes, the batch in the handler
-	// finishes, so that its ACK frames are written.
+	// The handler runs one batch at a time in its own goroutine while this
+	// loop fills the next, as Lambda runs several invocations of one event
+	// source mapping at once. inflight is nil while the handler is idle.
+	// Before the connection closes, the running batch finishes, so that its
+	// ACK frames are written.
 	var inflight chan error
 	finish := func() error {
 		err := <-inflight

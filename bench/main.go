@@ -102,12 +102,12 @@ func parseFlags(args []string) (*options, error) {
 	fs.DurationVar(&o.idleWait, "idle-wait", 30*time.Second, "longest wait before each measurement for the servers to become idle; 0 starts at once")
 	fs.StringVar(&o.toolsDir, "tools-dir", "tools", "folder whose node_modules contains dynalite")
 	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario once with small counts and at(...) instants; overrides the count flags")
-	only := fs.String("scenarios", strings.Join(scenarioNames, ","), "comma-separated scenarios to run: create (1), burst (3), capacity (2)")
+	scenarioList := fs.String("scenarios", strings.Join(scenarioNames, ","), "comma-separated scenarios to run: create (1), burst (3), capacity (2)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	o.scenarios = map[string]bool{}
-	for name := range strings.SplitSeq(*only, ",") {
+	for name := range strings.SplitSeq(*scenarioList, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.Contains(scenarioNames, name) {
 			return nil, fmt.Errorf("-scenarios: unknown scenario %q; use a comma-separated list of %s",
@@ -256,8 +256,9 @@ func writePage(w io.Writer, res *results, o *options, m machine) {
 	writeMethod(w)
 	res.writeTables(w, []string{sectionCreate, sectionCapacity, sectionBurst, sectionCPU})
 	res.writeBusiest(w)
+	// The cost model reads the burst's figures.
 	if !o.scenarios["burst"] {
-		return // the cost model reads the burst's figures
+		return
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### 4. Cost per fire on AWS")
@@ -317,7 +318,8 @@ func writeMethod(w io.Writer) {
 		"row with two writes is the raw cost of the writes the API really makes. The daily rows create schedules with a "+
 		"daily cron (UTC, and Europe/Berlin with daylight saving time) and compare them with the raw cost at "+
 		"concurrency 8; compiling such a cron to its broker form takes more CPU than a yearly cron.")
-	fmt.Fprintln(w, "2. Capacity creates go through the API as in 1, on a new stack started after scenarios 1 and 3, so that their records and jobs are not in the way. Broker memory is VmRSS of the ActiveMQ JVM. Fires on "+
+	fmt.Fprintln(w, "2. Capacity creates go through the API as in 1, on a new stack started after scenarios 1 and 3, "+
+		"so that their records and jobs are not in the way. Broker memory is VmRSS of the ActiveMQ JVM. Fires on "+
 		"time: schedules created after the others, due at one instant; the delay runs from that instant to the "+
 		"arrival at a QoS 1 MQTT subscriber.")
 	fmt.Fprintln(w, "3. Bursts: schedules created through the API, each with its own topic, all due at one instant. The "+

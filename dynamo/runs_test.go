@@ -125,7 +125,7 @@ func TestStore_FinishRun(t *testing.T) {
 	}
 }
 
-func TestStore_FinishRun_ItemWithoutLastRunAt(t *testing.T) {
+func TestStore_FinishRunWithoutLastRunAt(t *testing.T) {
 	t.Parallel()
 	client, table := MustCreateTable(t)
 	s := dynamo.New(client, table)
@@ -164,7 +164,7 @@ func TestStore_FinishRun_ItemWithoutLastRunAt(t *testing.T) {
 	}
 }
 
-func TestStore_FinishRun_RetryThenDelivered(t *testing.T) {
+func TestStore_FinishRunAfterRetry(t *testing.T) {
 	t.Parallel()
 	s := MustOpenStore(t)
 	ctx := context.Background()

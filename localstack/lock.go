@@ -10,14 +10,15 @@ import (
 	"syscall"
 )
 
-// lockName is the file in the data folder that a running stack holds an
-// exclusive flock on. The kernel releases the lock when the process ends,
-// however it ends, so a stack left by a crashed run never blocks a new one.
+// lockName is the file in the data folder on which a running stack keeps an
+// exclusive flock. The kernel releases a flock when its last descriptor
+// closes, and Go opens files close-on-exec, so the servers do not inherit
+// it: the lock ends with the process that took it, even after a crash.
 const lockName = "stack.lock"
 
 // lockDir takes the data folder's lock and writes this process's id into
-// the lock file. It fails when another process holds the lock, because
-// starting would kill that process's servers as leftovers.
+// the lock file. It fails while another process has the lock, because a
+// start would kill that process's servers as leftovers.
 func lockDir(dir string) (*os.File, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("localstack: create data folder: %w", err)

@@ -77,7 +77,7 @@ type Stack struct {
 
 	mu      sync.Mutex
 	stopped bool
-	lock    *os.File // the data folder's lock, held until Stop
+	lock    *os.File // the data folder's lock, released by Stop
 }
 
 // Start checks that the servers' programs exist and their ports are free,
@@ -94,8 +94,8 @@ func Start(ctx context.Context, c Config) (*Stack, error) {
 	}
 	s := newStack(c)
 
-	// The lock comes first: without it, this start would take the servers
-	// of a stack that is still running in the folder for leftovers.
+	// The lock comes first, because the checks below kill the servers of an
+	// earlier run in the folder as leftovers, even if that run is still alive.
 	if s.lock, err = lockDir(c.Dir); err != nil {
 		return nil, err
 	}
