@@ -90,3 +90,23 @@ func TestMeasure_Smoke(t *testing.T) {
 		t.Errorf("cost table has no value for 100 million fires:\n%s", page.String())
 	}
 }
+
+func TestParseFlags_Scenarios(t *testing.T) {
+	o, err := parseFlags([]string{"-scenarios", "burst, capacity"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.scenarios) != 2 || !o.scenarios["burst"] || !o.scenarios["capacity"] {
+		t.Errorf("scenarios = %v, want burst and capacity", o.scenarios)
+	}
+	if o, err = parseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.scenarios) != len(scenarioNames) {
+		t.Errorf("default scenarios = %v, want all of %v", o.scenarios, scenarioNames)
+	}
+	_, err = parseFlags([]string{"-scenarios", "create,bursts"})
+	if err == nil || !strings.Contains(err.Error(), `unknown scenario "bursts"`) {
+		t.Errorf("error = %v, want it to name the unknown scenario", err)
+	}
+}
